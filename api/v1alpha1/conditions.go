@@ -1,0 +1,71 @@
+package v1alpha1
+
+// Condition types of a CorsPolicy and of each of its targets.
+const (
+	// ConditionAccepted says whether the policy's spec is valid and allowed
+	// by every ClusterCorsPolicy that selects its namespace.
+	ConditionAccepted = "Accepted"
+
+	// ConditionProgrammed says whether the policy (or one target) is
+	// rendered into the data plane's configuration.
+	ConditionProgrammed = "Programmed"
+
+	// ConditionConflicted says whether another writer already owns the
+	// configuration kubecors would write for a target.
+	ConditionConflicted = "Conflicted"
+)
+
+// Reasons of the Accepted condition.
+const (
+	// ReasonAccepted means the spec passed every rule.
+	ReasonAccepted = "Accepted"
+
+	// ReasonInvalid means the spec breaks a rule; the message names it. The
+	// admission checks normally stop such a policy, so this reports one
+	// stored before the rules were tightened or while the webhook was off.
+	ReasonInvalid = "Invalid"
+)
+
+// Reasons of the Programmed condition, of the policy and of its targets.
+const (
+	// ReasonProgrammed means the target's data plane was configured.
+	ReasonProgrammed = "Programmed"
+
+	// ReasonPending means kubecors has resolved the target but has not
+	// configured its data plane.
+	ReasonPending = "Pending"
+
+	// ReasonNoTargets means the policy resolved to no target at all.
+	ReasonNoTargets = "NoTargets"
+
+	// ReasonTargetNotFound means a target named in targetRefs does not exist
+	// yet; it is programmed as soon as it is created.
+	ReasonTargetNotFound = "TargetNotFound"
+
+	// ReasonNotAccepted means the policy is not programmed because it is not
+	// accepted.
+	ReasonNotAccepted = "NotAccepted"
+
+	// ReasonUnsupportedDataPlane means no renderer understands the
+	// controller that serves the target.
+	ReasonUnsupportedDataPlane = "UnsupportedDataPlane"
+
+	// ReasonConflicted means another writer owns the configuration.
+	ReasonConflicted = "Conflicted"
+
+	// ReasonPartiallyProgrammed means some targets are programmed and
+	// others are not; the per-target entries say why.
+	ReasonPartiallyProgrammed = "PartiallyProgrammed"
+)
+
+// Target kinds a policy may name.
+const (
+	// GroupNetworking is the API group of Ingress.
+	GroupNetworking = "networking.k8s.io"
+	// KindIngress is the kind of an Ingress target.
+	KindIngress = "Ingress"
+	// GroupGateway is the API group of HTTPRoute.
+	GroupGateway = "gateway.networking.k8s.io"
+	// KindHTTPRoute is the kind of an HTTPRoute target.
+	KindHTTPRoute = "HTTPRoute"
+)

@@ -1,0 +1,206 @@
+// Command manager runs the kubecors operator: the CorsPolicy controller and
+// the validating admission webhook.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"net/http"
+	"os"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
+	"github.com/kubecors/kubecors/controllers"
+	webhookv1alpha1 "github.com/kubecors/kubecors/internal/webhook/v1alpha1"
+	"github.com/kubecors/kubecors/internal/webhookcerts"
+)
+
+var (
+	scheme   = runtime.NewScheme()
+	setupLog = ctrl.Log.WithName("setup")
+)
+
+func init() {
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(kubecorsv1alpha1.AddToScheme(scheme))
+}
+
+// options are the manager's command-line flags.
+type options struct {
+	metricsAddr          string
+	probeAddr            string
+	secureMetrics        bool
+	enableHTTP2          bool
+	enableLeaderElection bool
+	webhookHost          string
+	webhookPort          int
+	manageWebhookCerts   bool
+	webhookCertDir       string
+	webhookSecretName    string
+	webhookServiceName   string
+	webhookConfigName    string
+	webhookExtraDNSNames stringList
+	namespace            string
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func parseFlags() options {
+	var o options
+	flag.StringVar(&o.metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
+		"Use :8443 for HTTPS or :8080 for HTTP, or leave as 0 to disable the metrics service.")
+	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "The address the probe endpoint binds to.")
+	flag.BoolVar(&o.enableLeaderElection, "leader-elect", false,
+		"Enable leader election for controller manager, so that only one replica is active at a time.")
+	flag.BoolVar(&o.secureMetrics, "metrics-secure", true,
+		"Serve the metrics endpoint over HTTPS with authentication and authorization. Use --metrics-secure=false for HTTP.")
+	flag.BoolVar(&o.enableHTTP2, "enable-http2", false,
+		"Enable HTTP/2 for the metrics and webhook servers (off by default: HTTP/2 Stream Cancellation and Rapid Reset CVEs).")
+	flag.StringVar(&o.webhookHost, "webhook-host", "", "The address the webhook server binds to (all interfaces when empty).")
+	flag.IntVar(&o.webhookPort, "webhook-port", webhook.DefaultPort, "The port the webhook server listens on.")
+	flag.BoolVar(&o.manageWebhookCerts, "manage-webhook-certs", true,
+		"Generate, rotate and inject the webhook serving certificate. Set to false when cert-manager provides it.")
+	flag.StringVar(&o.webhookCertDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs",
+		"The directory holding the webhook serving certificate (tls.crt, tls.key).")
+	flag.StringVar(&o.webhookSecretName, "webhook-secret-name", "kubecors-webhook-server-cert",
+		"The Secret, in the operator's namespace, that stores the self-managed webhook certificate.")
+	flag.StringVar(&o.webhookServiceName, "webhook-service-name", "kubecors-webhook-service",
+		"The Service that fronts the webhook server; its DNS names go into the certificate.")
+	flag.StringVar(&o.webhookConfigName, "webhook-config-name", "kubecors-validating-webhook-configuration",
+		"The ValidatingWebhookConfiguration that receives the CA bundle.")
+	flag.Var(&o.webhookExtraDNSNames, "webhook-extra-dns-name",
+		"An extra DNS name for the self-managed certificate (repeatable), e.g. localhost for a local run.")
+	flag.StringVar(&o.namespace, "namespace", os.Getenv("POD_NAMESPACE"),
+		"The operator's own namespace (default: $POD_NAMESPACE), where the webhook certificate Secret lives.")
+	zapOpts := zap.Options{Development: false}
+	zapOpts.BindFlags(flag.CommandLine)
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	return o
+}
+
+func main() {
+	if err := run(ctrl.SetupSignalHandler(), parseFlags()); err != nil {
+		setupLog.Error(err, "Manager failed")
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	var tlsOpts []func(*tls.Config)
+	if !o.enableHTTP2 {
+		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	}
+	metricsOpts := metricsserver.Options{BindAddress: o.metricsAddr, SecureServing: o.secureMetrics, TLSOpts: tlsOpts}
+	if o.secureMetrics {
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	webhooksEnabled := os.Getenv("ENABLE_WEBHOOKS") != "false"
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsOpts,
+		HealthProbeBindAddress: o.probeAddr,
+		LeaderElection:         o.enableLeaderElection,
+		LeaderElectionID:       "kubecors.kubecors.io",
+		WebhookServer: webhook.NewServer(webhook.Options{
+			Host: o.webhookHost, Port: o.webhookPort, CertDir: o.webhookCertDir, TLSOpts: tlsOpts,
+		}),
+	})
+	if err != nil {
+		return err
+	}
+
+	var certsReady <-chan struct{}
+	switch {
+	case !webhooksEnabled:
+		setupLog.Info("Webhooks disabled by ENABLE_WEBHOOKS=false")
+	case o.manageWebhookCerts:
+		if o.namespace == "" {
+			return errors.New("--namespace (or $POD_NAMESPACE) is required to manage webhook certificates")
+		}
+		certsReady, err = webhookcerts.Setup(mgr, webhookcerts.Options{
+			Namespace: o.namespace, SecretName: o.webhookSecretName, ServiceName: o.webhookServiceName,
+			ValidatingWebhookName: o.webhookConfigName, CertDir: o.webhookCertDir, ExtraDNSNames: o.webhookExtraDNSNames,
+		})
+		if err != nil {
+			return err
+		}
+	default:
+		ready := make(chan struct{})
+		close(ready)
+		certsReady = ready
+	}
+
+	if err := (&controllers.CorsPolicyReconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("kubecors"),
+	}).SetupWithManager(ctx, mgr); err != nil {
+		return err
+	}
+
+	webhookErr := make(chan error, 1)
+	if webhooksEnabled {
+		// The webhook server can only start once its certificate exists, so
+		// the webhooks are registered, and the server started, after that.
+		go func() {
+			select {
+			case <-certsReady:
+				webhookErr <- webhookv1alpha1.SetupCorsPolicyWebhookWithManager(mgr)
+			case <-ctx.Done():
+			}
+		}()
+	}
+
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("readyz", readyCheck(mgr, webhooksEnabled, certsReady)); err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case err := <-webhookErr:
+			if err != nil {
+				setupLog.Error(err, "Registering webhooks failed")
+				cancel()
+			}
+		case <-ctx.Done():
+		}
+	}()
+	setupLog.Info("Starting manager")
+	return mgr.Start(ctx)
+}
+
+// readyCheck reports ready once the webhook server, if enabled, is serving.
+func readyCheck(mgr ctrl.Manager, webhooksEnabled bool, certsReady <-chan struct{}) healthz.Checker {
+	return func(req *http.Request) error {
+		if !webhooksEnabled {
+			return nil
+		}
+		select {
+		case <-certsReady:
+			return mgr.GetWebhookServer().StartedChecker()(req)
+		default:
+			return errors.New("webhook certificate not ready")
+		}
+	}
+}
