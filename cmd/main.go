@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"flag"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -23,6 +24,7 @@ import (
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/controllers"
+	"github.com/kubecors/kubecors/internal/render"
 	webhookv1alpha1 "github.com/kubecors/kubecors/internal/webhook/v1alpha1"
 	"github.com/kubecors/kubecors/internal/webhookcerts"
 )
@@ -53,6 +55,7 @@ type options struct {
 	webhookConfigName    string
 	webhookExtraDNSNames stringList
 	namespace            string
+	dataPlaneMappings    stringList
 }
 
 // stringList is a repeatable string flag.
@@ -88,6 +91,9 @@ func parseFlags() options {
 		"An extra DNS name for the self-managed certificate (repeatable), e.g. localhost for a local run.")
 	flag.StringVar(&o.namespace, "namespace", os.Getenv("POD_NAMESPACE"),
 		"The operator's own namespace (default: $POD_NAMESPACE), where the webhook certificate Secret lives.")
+	flag.Var(&o.dataPlaneMappings, "data-plane-mapping",
+		"CONTROLLER=RENDERER: render Ingresses whose IngressClass names controller CONTROLLER with renderer RENDERER "+
+			"(ingress-nginx, traefik or haproxy-ingress); repeatable. A policy's spec.dataPlaneMappings takes precedence.")
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -147,9 +153,23 @@ func run(ctx context.Context, o options) error {
 		certsReady = ready
 	}
 
+	mappings := map[string]string{}
+	for _, m := range o.dataPlaneMappings {
+		controller, renderer, ok := strings.Cut(m, "=")
+		if !ok || controller == "" || renderer == "" {
+			return fmt.Errorf("--data-plane-mapping %q: write CONTROLLER=RENDERER", m)
+		}
+		mappings[controller] = renderer
+	}
+	renderers, err := render.NewRegistry(mappings)
+	if err != nil {
+		return fmt.Errorf("--data-plane-mapping: %w", err)
+	}
 	if err := (&controllers.CorsPolicyReconciler{
-		Client:   mgr.GetClient(),
-		Recorder: mgr.GetEventRecorder("kubecors"),
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  mgr.GetEventRecorder("kubecors"),
+		Renderers: renderers,
 	}).SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}

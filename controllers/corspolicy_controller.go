@@ -4,6 +4,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -16,53 +17,122 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/recorder"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/internal/corsrules"
+	"github.com/kubecors/kubecors/internal/render"
 )
+
+// finalizer keeps a policy until kubecors has removed what it wrote for it.
+const finalizer = "kubecors.io/cleanup"
 
 // CorsPolicyReconciler reconciles CorsPolicy objects.
 type CorsPolicyReconciler struct {
 	client.Client
+	// APIReader reads objects the manager does not cache (Traefik
+	// Middlewares).
+	APIReader client.Reader
 	// Recorder emits events on policies.
 	Recorder recorder.EventRecorder
+	// Renderers maps data planes to their renderers.
+	Renderers *render.Registry
 }
 
-// +kubebuilder:rbac:groups=kubecors.io,resources=corspolicies,verbs=get;list;watch
+// +kubebuilder:rbac:groups=kubecors.io,resources=corspolicies,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=kubecors.io,resources=corspolicies/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch
+// +kubebuilder:rbac:groups=kubecors.io,resources=corspolicies/finalizers,verbs=update
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingressclasses,verbs=get;list;watch
+// +kubebuilder:rbac:groups=traefik.io,resources=middlewares,verbs=get;create;update;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// Reconcile brings one policy's status in line with the cluster.
+// Reconcile brings one policy's targets and status in line with its spec.
 func (r *CorsPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	policy := &kubecorsv1alpha1.CorsPolicy{}
 	if err := r.Get(ctx, req.NamespacedName, policy); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !policy.DeletionTimestamp.IsZero() {
-		// Nothing was written for the policy, so nothing is left to undo.
-		return ctrl.Result{}, nil
+		return ctrl.Result{}, r.reconcileDelete(ctx, policy)
 	}
 	return ctrl.Result{}, r.reconcileNormal(ctx, policy)
 }
 
 func (r *CorsPolicyReconciler) reconcileNormal(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy) error {
+	if !controllerutil.ContainsFinalizer(policy, finalizer) {
+		before := policy.DeepCopy()
+		controllerutil.AddFinalizer(policy, finalizer)
+		if err := r.Patch(ctx, policy, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+			return err
+		}
+	}
 	invalid, _ := corsrules.ValidateCorsPolicy(policy)
 	var results []targetResult
+	programmed := map[string]bool{}
 	if len(invalid) == 0 {
 		targets, err := r.resolveTargets(ctx, policy)
 		if err != nil {
 			return err
 		}
 		for _, t := range targets {
-			results = append(results, r.reconcileTarget(t))
+			res, err := r.reconcileTarget(ctx, policy, t)
+			if err != nil {
+				return err
+			}
+			if res.programmed() {
+				programmed[t.ref.Name] = true
+			}
+			results = append(results, res)
 		}
 	}
+	if err := r.cleanupIngresses(ctx, policy, programmed); err != nil {
+		return err
+	}
 	return r.writeStatus(ctx, policy, desiredStatus(policy, invalid, results, metav1.Now()))
+}
+
+// reconcileDelete removes what kubecors wrote for the policy, then lets
+// the policy go. Owned objects (Traefik Middlewares) follow through their
+// owner reference.
+func (r *CorsPolicyReconciler) reconcileDelete(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy) error {
+	if !controllerutil.ContainsFinalizer(policy, finalizer) {
+		return nil
+	}
+	if err := r.cleanupIngresses(ctx, policy, nil); err != nil {
+		return err
+	}
+	before := policy.DeepCopy()
+	controllerutil.RemoveFinalizer(policy, finalizer)
+	return client.IgnoreNotFound(r.Patch(ctx, policy, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})))
+}
+
+// cleanupIngresses removes the policy's configuration from every Ingress
+// that carries it but is not in keep (by name).
+func (r *CorsPolicyReconciler) cleanupIngresses(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy, keep map[string]bool) error {
+	ingresses := &networkingv1.IngressList{}
+	if err := r.List(ctx, ingresses, client.InNamespace(policy.Namespace), client.MatchingFields{IndexIngressPolicy: policy.Name}); err != nil {
+		return err
+	}
+	for i := range ingresses.Items {
+		ing := &ingresses.Items[i]
+		if keep[ing.Name] {
+			continue
+		}
+		changed, err := r.cleanupIngress(ctx, ing)
+		if err != nil {
+			return err
+		}
+		if changed {
+			r.Recorder.Eventf(policy, ing, corev1.EventTypeNormal, "CleanedUp", "Cleanup",
+				"removed the CORS configuration kubecors wrote on Ingress %q", ing.Name)
+		}
+	}
+	return nil
 }
 
 // resolvedTarget is a target reference and, when it exists, its object.
@@ -117,22 +187,68 @@ func (r *CorsPolicyReconciler) resolveTargets(ctx context.Context, policy *kubec
 	return targets, nil
 }
 
-// reconcileTarget reports one target. No data plane is rendered yet: the
-// target is found or not, and the message says so.
-func (r *CorsPolicyReconciler) reconcileTarget(t resolvedTarget) targetResult {
+// reconcileTarget programs one target, or says why it cannot.
+func (r *CorsPolicyReconciler) reconcileTarget(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy, t resolvedTarget) (targetResult, error) {
 	res := targetResult{ref: t.ref}
 	switch {
 	case t.ref.Kind == kubecorsv1alpha1.KindHTTPRoute:
 		res.reason = kubecorsv1alpha1.ReasonUnsupportedDataPlane
 		res.message = "HTTPRoute targets are not programmed by this version of kubecors"
+		return res, nil
 	case t.object == nil:
 		res.reason = kubecorsv1alpha1.ReasonTargetNotFound
-		res.message = fmt.Sprintf("Ingress %q does not exist; it is picked up when it is created", t.ref.Name)
-	default:
-		res.reason = kubecorsv1alpha1.ReasonPending
-		res.message = fmt.Sprintf("Ingress %q found; this version of kubecors validates and reports but does not render data-plane configuration yet", t.ref.Name)
+		res.message = fmt.Sprintf("Ingress %q does not exist; it is programmed as soon as it is created", t.ref.Name)
+		return res, nil
 	}
-	return res
+	ing := t.object.(*networkingv1.Ingress)
+	winner, err := governingPolicy(ctx, r.Client, ing)
+	if err != nil {
+		return res, err
+	}
+	if winner != nil && winner.Name != policy.Name {
+		res.reason = kubecorsv1alpha1.ReasonConflicted
+		res.message = fmt.Sprintf("CorsPolicy %q is older and already governs Ingress %q; the oldest policy wins (creation time, then name)", winner.Name, ing.Name)
+		return res, nil
+	}
+	dp, err := r.ingressDataPlane(ctx, policy, ing)
+	if err != nil {
+		return res, err
+	}
+	res.controller = dp.controller
+	if dp.renderer == nil {
+		res.reason, res.message = kubecorsv1alpha1.ReasonUnsupportedDataPlane, dp.problem
+		return res, nil
+	}
+	res.dataPlane = dp.renderer.Name()
+	cfg := dp.renderer.RenderIngress(render.Policy{Namespace: policy.Namespace, Name: policy.Name, Spec: policy.Spec},
+		render.IngressTarget{Namespace: ing.Namespace, Name: ing.Name})
+	if cfg.Refused != "" {
+		res.reason, res.message = kubecorsv1alpha1.ReasonRefused, cfg.Refused
+		return res, nil
+	}
+	err = r.applyIngress(ctx, policy, ing, cfg)
+	var conflict *conflictError
+	switch {
+	case errors.As(err, &conflict):
+		res.reason, res.message = kubecorsv1alpha1.ReasonConflicted, conflict.message
+		return res, nil
+	case err != nil:
+		return res, err
+	}
+	res.reason, res.message = kubecorsv1alpha1.ReasonProgrammed, programmedMessage(res.dataPlane, cfg.Narrowed)
+	return res, nil
+}
+
+// programmedMessage says what was programmed and what was narrowed.
+func programmedMessage(dataPlane string, narrowed []render.Narrowing) string {
+	if len(narrowed) == 0 {
+		return fmt.Sprintf("programmed for %s as written", dataPlane)
+	}
+	parts := make([]string, 0, len(narrowed))
+	for _, n := range narrowed {
+		parts = append(parts, fmt.Sprintf("%s %q: %s", n.Field, n.Value, n.Reason))
+	}
+	return fmt.Sprintf("programmed for %s, narrowed where it cannot express the policy: %s", dataPlane, strings.Join(parts, "; "))
 }
 
 // writeStatus updates the status subresource only when it changed, so a
@@ -151,6 +267,7 @@ func (r *CorsPolicyReconciler) writeStatus(ctx context.Context, policy *kubecors
 		r.Recorder.Eventf(policy, nil, corev1.EventTypeWarning, kubecorsv1alpha1.ReasonInvalid, "Validate",
 			"%s", findCondition(status.Conditions, kubecorsv1alpha1.ConditionAccepted).Message)
 	}
+	r.targetEvents(policy, before.Status.Targets, status.Targets)
 	logf.FromContext(ctx).V(1).Info("Status updated", "programmed", status.ProgrammedTargets)
 	return nil
 }
@@ -171,39 +288,102 @@ func isTrue(conds []metav1.Condition, t string) bool {
 // SetupWithManager registers the indexes and watches of the controller.
 func (r *CorsPolicyReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
 	indexer := mgr.GetFieldIndexer()
-	if err := indexer.IndexField(ctx, &kubecorsv1alpha1.CorsPolicy{}, IndexIngressTargetName, ingressTargetNames); err != nil {
-		return err
-	}
-	if err := indexer.IndexField(ctx, &kubecorsv1alpha1.CorsPolicy{}, IndexHasTargetSelector, hasTargetSelector); err != nil {
-		return err
+	for _, ix := range []struct {
+		obj     client.Object
+		name    string
+		extract client.IndexerFunc
+	}{
+		{&kubecorsv1alpha1.CorsPolicy{}, IndexIngressTargetName, ingressTargetNames},
+		{&kubecorsv1alpha1.CorsPolicy{}, IndexHasTargetSelector, hasTargetSelector},
+		{&networkingv1.Ingress{}, IndexIngressClass, ingressClassIndex},
+		{&networkingv1.Ingress{}, IndexIngressPolicy, ingressPolicyIndex},
+		{&networkingv1.IngressClass{}, IndexIngressClassDefault, ingressClassDefaultIndex},
+	} {
+		if err := indexer.IndexField(ctx, ix.obj, ix.name, ix.extract); err != nil {
+			return err
+		}
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&kubecorsv1alpha1.CorsPolicy{}).
 		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(r.ingressToCorsPolicies)).
+		Watches(&networkingv1.IngressClass{}, handler.EnqueueRequestsFromMapFunc(r.ingressClassToCorsPolicies)).
+		Watches(&kubecorsv1alpha1.CorsPolicy{}, handler.EnqueueRequestsFromMapFunc(r.corsPolicyToCompetingPolicies)).
 		Named("corspolicy").
 		Complete(r)
 }
 
-// ingressToCorsPolicies finds the policies that name an Ingress or may
-// select it by label, through the field indexes.
+// ingressToCorsPolicies finds the policies that target an Ingress, through
+// the field indexes, and the policy whose configuration it carries, which
+// must clean up when the Ingress stops being its target.
 func (r *CorsPolicyReconciler) ingressToCorsPolicies(ctx context.Context, obj client.Object) []reconcile.Request {
+	policies, err := policiesTargetingIngress(ctx, r.Client, obj)
+	if err != nil {
+		logf.FromContext(ctx).Error(err, "Listing policies of an Ingress failed", "ingress", client.ObjectKeyFromObject(obj))
+	}
 	var requests []reconcile.Request
-	byName := &kubecorsv1alpha1.CorsPolicyList{}
-	if err := r.List(ctx, byName, client.InNamespace(obj.GetNamespace()), client.MatchingFields{IndexIngressTargetName: obj.GetName()}); err != nil {
-		logf.FromContext(ctx).Error(err, "Listing policies by target name failed", "ingress", client.ObjectKeyFromObject(obj))
-	}
-	bySelector := &kubecorsv1alpha1.CorsPolicyList{}
-	if err := r.List(ctx, bySelector, client.InNamespace(obj.GetNamespace()), client.MatchingFields{IndexHasTargetSelector: "true"}); err != nil {
-		logf.FromContext(ctx).Error(err, "Listing policies with selectors failed", "ingress", client.ObjectKeyFromObject(obj))
-	}
-	for _, p := range byName.Items {
+	for _, p := range policies {
 		requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&p)})
 	}
-	for _, p := range bySelector.Items {
-		// An Ingress that stopped matching must also reconcile the policy,
-		// but its old labels are gone here; enqueue every selecting policy
-		// of the namespace, which the index keeps to a short list.
-		requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&p)})
+	if name, ok := obj.GetAnnotations()[AnnotationPolicy]; ok {
+		requests = append(requests, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}})
 	}
 	return requests
+}
+
+// ingressClassToCorsPolicies finds the policies of the Ingresses of a
+// class (and, for a default class, of the Ingresses naming none).
+func (r *CorsPolicyReconciler) ingressClassToCorsPolicies(ctx context.Context, obj client.Object) []reconcile.Request {
+	var requests []reconcile.Request
+	for _, key := range []string{obj.GetName(), noClass} {
+		ingresses := &networkingv1.IngressList{}
+		if err := r.List(ctx, ingresses, client.MatchingFields{IndexIngressClass: key}); err != nil {
+			logf.FromContext(ctx).Error(err, "Listing Ingresses of a class failed", "ingressClass", obj.GetName())
+			continue
+		}
+		for i := range ingresses.Items {
+			requests = append(requests, r.ingressToCorsPolicies(ctx, &ingresses.Items[i])...)
+		}
+	}
+	return requests
+}
+
+// corsPolicyToCompetingPolicies finds the other policies targeting the
+// Ingresses a policy resolved to, so that when it changes or goes away the
+// next oldest takes over.
+func (r *CorsPolicyReconciler) corsPolicyToCompetingPolicies(ctx context.Context, obj client.Object) []reconcile.Request {
+	policy := obj.(*kubecorsv1alpha1.CorsPolicy)
+	var requests []reconcile.Request
+	for _, t := range policy.Status.Targets {
+		if t.TargetRef.Kind != kubecorsv1alpha1.KindIngress {
+			continue
+		}
+		ing := &networkingv1.Ingress{}
+		if err := r.Get(ctx, types.NamespacedName{Namespace: policy.Namespace, Name: t.TargetRef.Name}, ing); err != nil {
+			continue
+		}
+		for _, req := range r.ingressToCorsPolicies(ctx, ing) {
+			if req.Name != policy.Name {
+				requests = append(requests, req)
+			}
+		}
+	}
+	return requests
+}
+
+// targetEvents records an event for each target whose Programmed reason
+// changed: Programmed (normal), Conflicted and the other failures
+// (warnings).
+func (r *CorsPolicyReconciler) targetEvents(policy *kubecorsv1alpha1.CorsPolicy, before, after []kubecorsv1alpha1.TargetStatus) {
+	for _, t := range after {
+		cond := findCondition(t.Conditions, kubecorsv1alpha1.ConditionProgrammed)
+		prev := findCondition(previousTargetConditions(before, t.TargetRef), kubecorsv1alpha1.ConditionProgrammed)
+		if cond.Reason == prev.Reason || cond.Reason == kubecorsv1alpha1.ReasonTargetNotFound {
+			continue
+		}
+		eventType := corev1.EventTypeWarning
+		if cond.Status == metav1.ConditionTrue {
+			eventType = corev1.EventTypeNormal
+		}
+		r.Recorder.Eventf(policy, nil, eventType, cond.Reason, "Program", "%s %s: %s", t.TargetRef.Kind, t.TargetRef.Name, t.Message)
+	}
 }

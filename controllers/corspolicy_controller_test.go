@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -20,6 +21,14 @@ import (
 
 var namespaceCounter int
 
+// ensureClass creates a cluster-wide IngressClass once.
+func ensureClass(name, controller string) {
+	class := &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: networkingv1.IngressClassSpec{Controller: controller}}
+	if err := k8sClient.Create(ctx, class); err != nil {
+		Expect(apierrors.IsAlreadyExists(err)).To(BeTrue(), "creating IngressClass %s: %v", name, err)
+	}
+}
+
 // newNamespace creates a namespace of its own for one test.
 func newNamespace() string {
 	namespaceCounter++
@@ -28,10 +37,12 @@ func newNamespace() string {
 	return ns.Name
 }
 
+// ingress builds an Ingress of the class "nginx" (see ensureClass).
 func ingress(ns, name string, labels map[string]string) *networkingv1.Ingress {
+	ensureClass("nginx", "k8s.io/ingress-nginx")
 	return &networkingv1.Ingress{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels},
-		Spec: networkingv1.IngressSpec{DefaultBackend: &networkingv1.IngressBackend{
+		Spec: networkingv1.IngressSpec{IngressClassName: ptr.To("nginx"), DefaultBackend: &networkingv1.IngressBackend{
 			Service: &networkingv1.IngressServiceBackend{Name: "api", Port: networkingv1.ServiceBackendPort{Number: 80}},
 		}},
 	}
@@ -89,15 +100,21 @@ var _ = Describe("CorsPolicy controller", func() {
 
 		Eventually(statusOf(p)).Should(SatisfyAll(
 			WithTransform(targetReasons, Equal(map[string]string{"Ingress/web": kubecorsv1alpha1.ReasonTargetNotFound})),
-			WithTransform(func(s kubecorsv1alpha1.CorsPolicyStatus) string { return conditionReason(s, kubecorsv1alpha1.ConditionAccepted) }, Equal(kubecorsv1alpha1.ReasonAccepted)),
-			WithTransform(func(s kubecorsv1alpha1.CorsPolicyStatus) string { return conditionReason(s, kubecorsv1alpha1.ConditionProgrammed) }, Equal(kubecorsv1alpha1.ReasonTargetNotFound)),
+			WithTransform(func(s kubecorsv1alpha1.CorsPolicyStatus) string {
+				return conditionReason(s, kubecorsv1alpha1.ConditionAccepted)
+			}, Equal(kubecorsv1alpha1.ReasonAccepted)),
+			WithTransform(func(s kubecorsv1alpha1.CorsPolicyStatus) string {
+				return conditionReason(s, kubecorsv1alpha1.ConditionProgrammed)
+			}, Equal(kubecorsv1alpha1.ReasonTargetNotFound)),
 			HaveField("ProgrammedTargets", "0/1"),
 		))
 
 		Expect(k8sClient.Create(ctx, ingress(ns, "web", nil))).To(Succeed())
-		Eventually(statusOf(p)).Should(WithTransform(targetReasons, Equal(map[string]string{"Ingress/web": kubecorsv1alpha1.ReasonPending})))
+		Eventually(statusOf(p)).Should(WithTransform(targetReasons, Equal(map[string]string{"Ingress/web": kubecorsv1alpha1.ReasonProgrammed})))
 		s := statusOf(p)(Default)
-		Expect(s.Targets[0].Message).To(ContainSubstring(`Ingress "web" found`))
+		Expect(s.Targets[0].Message).To(Equal("programmed for ingress-nginx as written"))
+		Expect(s.Targets[0].DataPlane).To(Equal("ingress-nginx"))
+		Expect(s.Targets[0].ControllerName).To(Equal("k8s.io/ingress-nginx"))
 		Expect(meta.FindStatusCondition(s.Conditions, kubecorsv1alpha1.ConditionProgrammed).ObservedGeneration).To(Equal(int64(1)))
 	})
 
@@ -109,19 +126,13 @@ var _ = Describe("CorsPolicy controller", func() {
 			s.TargetSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"cors": "public"}}
 		})
 		Expect(k8sClient.Create(ctx, p)).To(Succeed())
-		Eventually(statusOf(p)).Should(WithTransform(targetReasons, Equal(map[string]string{"Ingress/a": kubecorsv1alpha1.ReasonPending})))
+		Eventually(statusOf(p)).Should(WithTransform(targetReasons, Equal(map[string]string{"Ingress/a": kubecorsv1alpha1.ReasonProgrammed})))
 
-		b := &networkingv1.Ingress{}
-		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "b"}, b)).To(Succeed())
-		b.Labels = map[string]string{"cors": "public"}
-		Expect(k8sClient.Update(ctx, b)).To(Succeed())
+		updateIngress(ns, "b", func(b *networkingv1.Ingress) { b.Labels = map[string]string{"cors": "public"} })
 		Eventually(statusOf(p)).Should(WithTransform(targetReasons, HaveLen(2)))
 
-		a := &networkingv1.Ingress{}
-		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "a"}, a)).To(Succeed())
-		a.Labels = nil
-		Expect(k8sClient.Update(ctx, a)).To(Succeed())
-		Eventually(statusOf(p)).Should(WithTransform(targetReasons, Equal(map[string]string{"Ingress/b": kubecorsv1alpha1.ReasonPending})))
+		updateIngress(ns, "a", func(a *networkingv1.Ingress) { a.Labels = nil })
+		Eventually(statusOf(p)).Should(WithTransform(targetReasons, Equal(map[string]string{"Ingress/b": kubecorsv1alpha1.ReasonProgrammed})))
 	})
 
 	It("does not pick up Ingresses of other namespaces", func() {
@@ -133,7 +144,9 @@ var _ = Describe("CorsPolicy controller", func() {
 		Expect(k8sClient.Create(ctx, p)).To(Succeed())
 		Eventually(statusOf(p)).Should(SatisfyAll(
 			HaveField("ProgrammedTargets", "0/0"),
-			WithTransform(func(s kubecorsv1alpha1.CorsPolicyStatus) string { return conditionReason(s, kubecorsv1alpha1.ConditionProgrammed) }, Equal(kubecorsv1alpha1.ReasonNoTargets)),
+			WithTransform(func(s kubecorsv1alpha1.CorsPolicyStatus) string {
+				return conditionReason(s, kubecorsv1alpha1.ConditionProgrammed)
+			}, Equal(kubecorsv1alpha1.ReasonNoTargets)),
 		))
 	})
 
@@ -147,8 +160,12 @@ var _ = Describe("CorsPolicy controller", func() {
 		})
 		Expect(k8sClient.Create(ctx, p)).To(Succeed())
 		Eventually(statusOf(p)).Should(SatisfyAll(
-			WithTransform(func(s kubecorsv1alpha1.CorsPolicyStatus) string { return conditionReason(s, kubecorsv1alpha1.ConditionAccepted) }, Equal(kubecorsv1alpha1.ReasonInvalid)),
-			WithTransform(func(s kubecorsv1alpha1.CorsPolicyStatus) string { return conditionReason(s, kubecorsv1alpha1.ConditionProgrammed) }, Equal(kubecorsv1alpha1.ReasonNotAccepted)),
+			WithTransform(func(s kubecorsv1alpha1.CorsPolicyStatus) string {
+				return conditionReason(s, kubecorsv1alpha1.ConditionAccepted)
+			}, Equal(kubecorsv1alpha1.ReasonInvalid)),
+			WithTransform(func(s kubecorsv1alpha1.CorsPolicyStatus) string {
+				return conditionReason(s, kubecorsv1alpha1.ConditionProgrammed)
+			}, Equal(kubecorsv1alpha1.ReasonNotAccepted)),
 			HaveField("Targets", BeEmpty()),
 		))
 		accepted := meta.FindStatusCondition(statusOf(p)(Default).Conditions, kubecorsv1alpha1.ConditionAccepted)

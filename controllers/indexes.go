@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
@@ -36,4 +37,41 @@ func hasTargetSelector(obj client.Object) []string {
 		return nil
 	}
 	return []string{"true"}
+}
+
+// Field indexes on Ingresses and IngressClasses.
+const (
+	// IndexIngressClass indexes Ingresses by the class they name, noClass
+	// for none, so that an IngressClass event finds its Ingresses.
+	IndexIngressClass = "kubecors.io/ingress-class"
+
+	// IndexIngressPolicy indexes Ingresses by the policy whose
+	// configuration kubecors wrote on them (the policy annotation), so
+	// that cleanup finds them without listing every Ingress.
+	IndexIngressPolicy = "kubecors.io/ingress-policy"
+
+	// IndexIngressClassDefault indexes IngressClasses marked default under
+	// "true".
+	IndexIngressClassDefault = "kubecors.io/ingress-class-default"
+)
+
+func ingressClassIndex(obj client.Object) []string {
+	if name := ingressClassName(obj.(*networkingv1.Ingress)); name != "" {
+		return []string{name}
+	}
+	return []string{noClass}
+}
+
+func ingressPolicyIndex(obj client.Object) []string {
+	if name, ok := obj.GetAnnotations()[AnnotationPolicy]; ok {
+		return []string{name}
+	}
+	return nil
+}
+
+func ingressClassDefaultIndex(obj client.Object) []string {
+	if obj.GetAnnotations()[defaultIngressClassAnnotation] == "true" {
+		return []string{"true"}
+	}
+	return nil
 }

@@ -2,7 +2,9 @@ package controllers
 
 import (
 	"context"
+	"net/http"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -10,26 +12,36 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
+	"github.com/kubecors/kubecors/internal/render"
 	"github.com/kubecors/kubecors/internal/testenv"
 )
 
 // The suite runs the controller in a real manager against a real
-// kube-apiserver with the generated CRD, without the webhook, so that it
-// can also store policies that only the webhook would reject. Assertions
-// read through a direct client, never the manager's cache.
+// kube-apiserver with the generated CRD and Traefik's Middleware CRD,
+// without the webhook, so that it can also store policies that only the
+// webhook would reject. Assertions read through a direct client, never
+// the manager's cache.
 var (
 	ctx       context.Context
 	cancel    context.CancelFunc
 	testEnv   *envtest.Environment
 	k8sClient client.Client
+	scheme    *runtime.Scheme
+	// managerWrites counts the mutating requests the manager sends.
+	managerWrites atomic.Int64
+	// stopManager stops the running manager and waits for it.
+	stopManager func()
 )
 
 func TestControllers(t *testing.T) {
@@ -37,16 +49,63 @@ func TestControllers(t *testing.T) {
 	RunSpecs(t, "Controller suite")
 }
 
+// countWrites counts every request that is not a read.
+type countWrites struct{ next http.RoundTripper }
+
+func (c countWrites) RoundTrip(req *http.Request) (*http.Response, error) {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+	default:
+		managerWrites.Add(1)
+	}
+	return c.next.RoundTrip(req)
+}
+
+// startManager runs the controller in a fresh manager and returns the
+// function that stops it and waits until it has stopped.
+func startManager() func() {
+	cfg := rest.CopyConfig(testEnv.Config)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return countWrites{next: rt} })
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:     scheme,
+		Metrics:    metricsserver.Options{BindAddress: "0"},
+		Controller: ctrlconfig.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	Expect(err).NotTo(HaveOccurred())
+	renderers, err := render.NewRegistry(map[string]string{"example.com/nginx-fork": "ingress-nginx"})
+	Expect(err).NotTo(HaveOccurred())
+	mgrCtx, mgrCancel := context.WithCancel(ctx)
+	Expect((&CorsPolicyReconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  mgr.GetEventRecorder("kubecors"),
+		Renderers: renderers,
+	}).SetupWithManager(mgrCtx, mgr)).To(Succeed())
+	done := make(chan struct{})
+	go func() {
+		defer GinkgoRecover()
+		defer close(done)
+		Expect(mgr.Start(mgrCtx)).To(Succeed())
+	}()
+	return func() {
+		mgrCancel()
+		<-done
+	}
+}
+
 var _ = BeforeSuite(func() {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
 	ctx, cancel = context.WithCancel(context.TODO())
 
-	scheme := runtime.NewScheme()
+	scheme = runtime.NewScheme()
 	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
 	Expect(kubecorsv1alpha1.AddToScheme(scheme)).To(Succeed())
 
 	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "config", "crd", "bases")},
+		CRDDirectoryPaths: []string{
+			filepath.Join("..", "config", "crd", "bases"),
+			filepath.Join("..", "test", "crds", "traefik"),
+		},
 		ErrorIfCRDPathMissing: true,
 		BinaryAssetsDirectory: testenv.BinaryAssetsDir(),
 	}
@@ -55,21 +114,11 @@ var _ = BeforeSuite(func() {
 
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
-
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
-	Expect(err).NotTo(HaveOccurred())
-	Expect((&CorsPolicyReconciler{
-		Client:   mgr.GetClient(),
-		Recorder: mgr.GetEventRecorder("kubecors"),
-	}).SetupWithManager(ctx, mgr)).To(Succeed())
-
-	go func() {
-		defer GinkgoRecover()
-		Expect(mgr.Start(ctx)).To(Succeed())
-	}()
+	stopManager = startManager()
 })
 
 var _ = AfterSuite(func() {
+	stopManager()
 	cancel()
 	Expect(testEnv.Stop()).To(Succeed())
 })

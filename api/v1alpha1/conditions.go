@@ -69,3 +69,8 @@ const (
 	// KindHTTPRoute is the kind of an HTTPRoute target.
 	KindHTTPRoute = "HTTPRoute"
 )
+
+// ReasonRefused means the target's data plane cannot express any useful
+// part of the policy, and writing what remains would fall back to the data
+// plane's permissive defaults; nothing is written.
+const ReasonRefused = "Refused"

@@ -100,6 +100,22 @@ type PolicyTargetReference struct {
 	SectionName *string `json:"sectionName,omitempty"`
 }
 
+// DataPlaneMapping maps the controller name of an IngressClass to one of
+// kubecors's renderers.
+type DataPlaneMapping struct {
+	// ControllerName is the IngressClass's spec.controller, for example
+	// "example.com/ingress-nginx".
+	//
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	ControllerName string `json:"controllerName"`
+
+	// DataPlane is the renderer to use for that controller.
+	//
+	// +kubebuilder:validation:Enum=ingress-nginx;traefik;haproxy-ingress
+	DataPlane string `json:"dataPlane"`
+}
+
 // CorsPolicySpec declares the CORS behaviour of its targets. Field names and
 // meanings follow Gateway API's HTTPCORSFilter; kubecors is stricter where
 // Gateway API is permissive (no "*" with credentials, no "null", no
@@ -212,6 +228,28 @@ type CorsPolicySpec struct {
 	// +kubebuilder:default=5
 	// +kubebuilder:validation:XValidation:rule="self >= 0 && self <= 86400",message="maxAge is out of range: write whole seconds from 0 to 86400 (24 hours); browsers cap it anyway, Chromium at 7200"
 	MaxAge *int32 `json:"maxAge,omitempty"`
+
+	// DataPlaneMappings names the renderer for IngressClass controllers
+	// that kubecors does not recognise by itself, for example an
+	// ingress-nginx build published under another controller name. A
+	// mapping here takes precedence over the operator's
+	// --data-plane-mapping flag. At most 8 entries.
+	//
+	// +optional
+	// +listType=map
+	// +listMapKey=controllerName
+	// +kubebuilder:validation:MaxItems=8
+	DataPlaneMappings []DataPlaneMapping `json:"dataPlaneMappings,omitempty"`
+
+	// TakeOverExistingConfiguration lets kubecors overwrite CORS
+	// configuration that another writer (a person, a Helm chart, a GitOps
+	// tool) already set on a target. Without it such a target is reported
+	// Conflicted, naming the key and the other writer, and left alone.
+	// When the policy goes away, kubecors removes what it wrote, so the
+	// value that was taken over is not restored. Defaults to false.
+	//
+	// +optional
+	TakeOverExistingConfiguration bool `json:"takeOverExistingConfiguration,omitempty"`
 
 	// DangerouslyAllowInsecureOrigins accepts plain-http, non-loopback
 	// origins together with allowCredentials: true. Anyone on the network

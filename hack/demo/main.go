@@ -26,6 +26,7 @@ import (
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -160,6 +161,26 @@ func run(ctx context.Context, once bool) (err error) {
 	_ = show("get", "corspolicies", "-A")
 	_ = show("get", "corspolicy", "api", "-n", "default", "-o", "jsonpath={range .status.conditions[*]}{.type}={.status} ({.reason}): {.message}{\"\\n\"}{end}{range .status.targets[*]}target {.targetRef.kind}/{.targetRef.name}: {.message}{\"\\n\"}{end}")
 
+	step("What kubecors wrote on the Ingress (ingress-nginx annotations)")
+	annotations := []string{"get", "ingress", "api", "-n", "default", "-o", "go-template={{range $k, $v := .metadata.annotations}}{{$k}}: {{$v}}{{\"\\n\"}}{{end}}"}
+	if err := waitForAnnotation(ctx, c, true); err != nil {
+		return err
+	}
+	_ = show(annotations...)
+
+	step("Deleting the policy: kubecors removes exactly what it wrote")
+	if err := show("delete", "corspolicy", "api", "-n", "default", "--wait=true"); err != nil {
+		return err
+	}
+	if err := waitForAnnotation(ctx, c, false); err != nil {
+		return err
+	}
+	_ = show(annotations...)
+	fmt.Println("(no annotations left: the sample Ingress had none of its own)")
+	if err := show("apply", "-f", filepath.Join("config", "samples", "kubecors_v1alpha1_corspolicy.yaml")); err != nil {
+		return err
+	}
+
 	step("The same check offline, as a GitOps pipeline runs it: kubectl-cors check -f config/samples")
 	check := exec.CommandContext(ctx, filepath.Join("bin", "kubectl-cors"), "check", "-f", filepath.Join("config", "samples"))
 	check.Stdout, check.Stderr = os.Stdout, os.Stdout
@@ -282,4 +303,24 @@ func waitForStatus(ctx context.Context, c client.Client) error {
 		}
 	}
 	return errors.New("the operator wrote no status on the sample policy within 30s")
+}
+
+// waitForAnnotation waits until the sample Ingress carries (or no longer
+// carries) the CORS configuration kubecors writes.
+func waitForAnnotation(ctx context.Context, c client.Client, present bool) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		ing := &networkingv1.Ingress{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "api"}, ing); err == nil {
+			if _, ok := ing.Annotations["nginx.ingress.kubernetes.io/cors-allow-origin"]; ok == present {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("the sample Ingress did not reach the expected state within 30s (annotations present: %v)", present)
 }

@@ -41,6 +41,9 @@ Problems are printed one per line as FILE:DOCUMENT: FIELD: MESSAGE, and
 warnings as FILE:DOCUMENT: warning: FIELD: MESSAGE. Documents are counted
 from 1 in each file, leaving out empty ones; FILE is "-" for standard input.
 
+With -o json, standard output is one JSON array with an entry per policy,
+for CI systems; notes and the summary stay on standard error.
+
 Exit status: 0 when every policy is valid (warnings allowed), 1 when any
 policy is invalid, 2 on a usage error or an input that cannot be read or
 parsed.`,
@@ -68,7 +71,7 @@ parsed.`,
 	}
 	cmd.Flags().StringArrayVarP(&o.filenames, "filename", "f", nil,
 		`File, directory or "-" (standard input) to check; repeatable. Directories are searched recursively for .yaml, .yml and .json files.`)
-	cmd.Flags().StringVarP(&o.output, "output", "o", outputText, "Output format: text or json.")
+	cmd.Flags().StringVarP(&o.output, "output", "o", outputText, "Output format, text or json")
 	return cmd
 }
 

@@ -35,6 +35,7 @@ type reporter struct {
 	reports []policyReport
 }
 
+// newReporter returns a reporter printing in format (text or json).
 func newReporter(format string, out, errOut io.Writer) *reporter {
 	// Non-nil, so that JSON output is [] rather than null when no policy
 	// was found.

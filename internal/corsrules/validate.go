@@ -95,6 +95,7 @@ func ValidateSpec(spec *v1alpha1.CorsPolicySpec, path *field.Path) (field.ErrorL
 			warns.add(maxAge, "%d seconds is above Chromium's cap of 7200: Chromium caches preflights for 7200 seconds at most", age)
 		}
 	}
+	errs = append(errs, validateDataPlaneMappings(spec.DataPlaneMappings, path.Child("dataPlaneMappings"))...)
 	if spec.DangerouslyAllowInsecureOrigins {
 		warns.add(path.Child("dangerouslyAllowInsecureOrigins"), "is set: plain-http origins may receive credentialed responses that anyone on the network path can read")
 	}
@@ -334,4 +335,28 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// DataPlanes are the renderer names a DataPlaneMapping may name.
+var DataPlanes = []string{"ingress-nginx", "traefik", "haproxy-ingress"}
+
+func validateDataPlaneMappings(mappings []v1alpha1.DataPlaneMapping, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if len(mappings) > 8 {
+		errs = append(errs, field.TooMany(path, len(mappings), 8))
+	}
+	seen := sets.New[string]()
+	for i, m := range mappings {
+		if m.ControllerName == "" {
+			errs = append(errs, field.Required(path.Index(i).Child("controllerName"), "name the IngressClass controller, e.g. \"example.com/ingress-nginx\""))
+		}
+		if !sets.New(DataPlanes...).Has(m.DataPlane) {
+			errs = append(errs, field.NotSupported(path.Index(i).Child("dataPlane"), m.DataPlane, DataPlanes))
+		}
+		if seen.Has(m.ControllerName) {
+			errs = append(errs, field.Duplicate(path.Index(i), map[string]string{"controllerName": m.ControllerName}))
+		}
+		seen.Insert(m.ControllerName)
+	}
+	return errs
 }

@@ -139,22 +139,30 @@ func writeKeyPair(dir string, secret *corev1.Secret) (bool, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return false, fmt.Errorf("creating %s: %w", dir, err)
 	}
-	wroteKey, err := replaceFile(dir, keyFileName, key)
+	// Every file operation goes through an os.Root, so that not even a
+	// symlink planted in dir can make the writer touch a file outside it.
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return false, fmt.Errorf("opening %s: %w", dir, err)
+	}
+	defer func() { _ = root.Close() }()
+
+	wroteKey, err := replaceFile(root, keyFileName, key)
 	if err != nil {
 		return false, err
 	}
-	wroteCert, err := replaceFile(dir, certFileName, cert)
+	wroteCert, err := replaceFile(root, certFileName, cert)
 	if err != nil {
 		return wroteKey, err
 	}
 	return wroteKey || wroteCert, nil
 }
 
-// replaceFile makes dir/name hold data, readable by the operator only, and
-// says whether it had to write.
-func replaceFile(dir, name string, data []byte) (bool, error) {
-	path := filepath.Join(dir, name)
-	current, err := os.ReadFile(path)
+// replaceFile makes name in root hold data, readable by the operator only,
+// and says whether it had to write.
+func replaceFile(root *os.Root, name string, data []byte) (bool, error) {
+	path := filepath.Join(root.Name(), name)
+	current, err := root.ReadFile(name)
 	if err == nil && bytes.Equal(current, data) {
 		return false, nil
 	}
@@ -162,23 +170,20 @@ func replaceFile(dir, name string, data []byte) (bool, error) {
 		return false, fmt.Errorf("reading %s: %w", path, err)
 	}
 
-	// The temporary file is in dir itself, because a rename is atomic only
-	// within one file system.
-	tmp, err := os.CreateTemp(dir, "."+name+".*")
-	if err != nil {
-		return false, fmt.Errorf("creating a temporary file for %s: %w", path, err)
+	// The temporary file is in the same directory, because a rename is
+	// atomic only within one file system. A fixed name is enough: one
+	// writer per process owns the directory. Removing a leftover first
+	// makes sure the new file gets mode 0600, which WriteFile only sets on
+	// creation.
+	tmp := "." + name + ".tmp"
+	if err := root.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, fmt.Errorf("removing a leftover %s: %w", filepath.Join(root.Name(), tmp), err)
 	}
-	tmpPath := tmp.Name()
-	defer func() { _ = os.Remove(tmpPath) }() // Fails harmlessly after the rename.
-	if _, err := tmp.Write(data); err != nil {
-		_ = tmp.Close()
-		return false, fmt.Errorf("writing %s: %w", tmpPath, err)
+	if err := root.WriteFile(tmp, data, 0o600); err != nil {
+		return false, fmt.Errorf("writing %s: %w", filepath.Join(root.Name(), tmp), err)
 	}
-	if err := tmp.Close(); err != nil {
-		return false, fmt.Errorf("writing %s: %w", tmpPath, err)
-	}
-	// CreateTemp already makes the file 0600; the rename keeps that.
-	if err := os.Rename(tmpPath, path); err != nil {
+	if err := root.Rename(tmp, name); err != nil {
+		_ = root.Remove(tmp)
 		return false, fmt.Errorf("replacing %s: %w", path, err)
 	}
 	return true, nil

@@ -201,10 +201,16 @@ func readFile(t *testing.T, path string) string {
 	return string(b)
 }
 
+// Stand-ins for PEM data: writeKeyPair copies bytes and never parses them.
+const (
+	testCert = "cert"
+	testKey  = "key"
+)
+
 func TestWriteKeyPair(t *testing.T) {
 	t.Run("nothing is written before the rotator filled the Secret, the rotator would take a lone file as ready", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "certs")
-		written, err := writeKeyPair(dir, secretWith(map[string]string{"tls.crt": "cert"}))
+		written, err := writeKeyPair(dir, secretWith(map[string]string{certFileName: testCert}))
 		if err != nil || written {
 			t.Fatalf("writeKeyPair() = %v, %v; want false, nil", written, err)
 		}
@@ -216,18 +222,18 @@ func TestWriteKeyPair(t *testing.T) {
 	t.Run("the key pair is written to a new directory, readable by the operator only", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "serving-certs")
 		written, err := writeKeyPair(dir, secretWith(map[string]string{
-			"tls.crt": "cert", "tls.key": "key", "ca.crt": "ca", "ca.key": "ca-key",
+			certFileName: testCert, keyFileName: testKey, "ca.crt": "ca", "ca.key": "ca-key",
 		}))
 		if err != nil || !written {
 			t.Fatalf("writeKeyPair() = %v, %v; want true, nil", written, err)
 		}
-		if got := readFile(t, filepath.Join(dir, "tls.crt")); got != "cert" {
-			t.Errorf("tls.crt = %q, want %q", got, "cert")
+		if got := readFile(t, filepath.Join(dir, certFileName)); got != testCert {
+			t.Errorf("tls.crt = %q, want %q", got, testCert)
 		}
-		if got := readFile(t, filepath.Join(dir, "tls.key")); got != "key" {
-			t.Errorf("tls.key = %q, want %q", got, "key")
+		if got := readFile(t, filepath.Join(dir, keyFileName)); got != testKey {
+			t.Errorf("tls.key = %q, want %q", got, testKey)
 		}
-		for _, name := range []string{"tls.crt", "tls.key"} {
+		for _, name := range []string{certFileName, keyFileName} {
 			info, err := os.Stat(filepath.Join(dir, name))
 			if err != nil {
 				t.Fatal(err)
@@ -251,7 +257,7 @@ func TestWriteKeyPair(t *testing.T) {
 
 	t.Run("unchanged files are not rewritten, the webhook server would reload for nothing", func(t *testing.T) {
 		dir := t.TempDir()
-		secret := secretWith(map[string]string{"tls.crt": "cert", "tls.key": "key"})
+		secret := secretWith(map[string]string{certFileName: testCert, keyFileName: testKey})
 		if _, err := writeKeyPair(dir, secret); err != nil {
 			t.Fatal(err)
 		}
@@ -263,18 +269,43 @@ func TestWriteKeyPair(t *testing.T) {
 
 	t.Run("a rotated key pair replaces the old one", func(t *testing.T) {
 		dir := t.TempDir()
-		if _, err := writeKeyPair(dir, secretWith(map[string]string{"tls.crt": "old-cert", "tls.key": "old-key"})); err != nil {
+		if _, err := writeKeyPair(dir, secretWith(map[string]string{certFileName: "old-cert", keyFileName: "old-key"})); err != nil {
 			t.Fatal(err)
 		}
-		written, err := writeKeyPair(dir, secretWith(map[string]string{"tls.crt": "new-cert", "tls.key": "new-key"}))
+		written, err := writeKeyPair(dir, secretWith(map[string]string{certFileName: "new-cert", keyFileName: "new-key"}))
 		if err != nil || !written {
 			t.Fatalf("writeKeyPair() = %v, %v; want true, nil", written, err)
 		}
-		if got := readFile(t, filepath.Join(dir, "tls.crt")); got != "new-cert" {
+		if got := readFile(t, filepath.Join(dir, certFileName)); got != "new-cert" {
 			t.Errorf("tls.crt = %q, want %q", got, "new-cert")
 		}
-		if got := readFile(t, filepath.Join(dir, "tls.key")); got != "new-key" {
+		if got := readFile(t, filepath.Join(dir, keyFileName)); got != "new-key" {
 			t.Errorf("tls.key = %q, want %q", got, "new-key")
+		}
+	})
+
+	t.Run("a temporary file left by a crash is replaced, not reused with its loose mode", func(t *testing.T) {
+		dir := t.TempDir()
+		leftover := filepath.Join(dir, ".tls.key.tmp")
+		//nolint:gosec // G306: the test plants a file with a loose mode on purpose.
+		if err := os.WriteFile(leftover, []byte("half-written"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := writeKeyPair(dir, secretWith(map[string]string{certFileName: testCert, keyFileName: testKey})); err != nil {
+			t.Fatalf("writeKeyPair() = %v", err)
+		}
+		info, err := os.Stat(filepath.Join(dir, keyFileName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := info.Mode().Perm(); perm != 0o600 {
+			t.Errorf("tls.key has mode %o, want 600", perm)
+		}
+		if got := readFile(t, filepath.Join(dir, keyFileName)); got != testKey {
+			t.Errorf("tls.key = %q, want %q", got, testKey)
+		}
+		if _, err := os.Stat(leftover); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("Stat(%s) = %v, want the leftover gone", leftover, err)
 		}
 	})
 }

@@ -1,0 +1,243 @@
+package controllers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
+	"github.com/kubecors/kubecors/internal/render"
+)
+
+const (
+	// FieldManager is the server-side apply field manager of everything
+	// kubecors writes on objects users own.
+	FieldManager = "kubecors"
+
+	// AnnotationPolicy names, on an Ingress, the policy whose
+	// configuration kubecors wrote there. It is written with that
+	// configuration and removed with it.
+	AnnotationPolicy = "kubecors.io/policy"
+
+	// AnnotationMiddlewares lists, on an Ingress, the Traefik middleware
+	// references kubecors added to the router.middlewares annotation, so
+	// that exactly those entries can be taken out again.
+	AnnotationMiddlewares = "kubecors.io/traefik-middlewares"
+
+	// traefikMiddlewaresAnnotation is Traefik's comma-separated list of
+	// middlewares for an Ingress's routers; users keep their own entries
+	// there too.
+	traefikMiddlewaresAnnotation = "traefik.ingress.kubernetes.io/router.middlewares"
+)
+
+// conflictError reports that another writer owns configuration kubecors
+// would write; nothing was written.
+type conflictError struct{ message string }
+
+func (e *conflictError) Error() string { return e.message }
+
+// applyIngress writes a rendered configuration onto an Ingress: the owned
+// annotations with server-side apply (so no other key is touched, and a
+// key another manager set is a conflict rather than an overwrite), then the
+// owned objects, then kubecors's entries in Traefik's middleware list. It
+// writes nothing when everything is already in place.
+func (r *CorsPolicyReconciler) applyIngress(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy, ing *networkingv1.Ingress, cfg render.IngressConfig) error {
+	desired := maps.Clone(cfg.Annotations)
+	if desired == nil {
+		desired = map[string]string{}
+	}
+	desired[AnnotationPolicy] = policy.Name
+	if len(cfg.Middlewares) > 0 {
+		desired[AnnotationMiddlewares] = strings.Join(cfg.Middlewares, ",")
+	}
+	if err := r.applyAnnotations(ctx, ing, desired, policy.Spec.TakeOverExistingConfiguration); err != nil {
+		return err
+	}
+	for _, obj := range cfg.Objects {
+		if err := r.applyOwnedObject(ctx, policy, obj); err != nil {
+			return err
+		}
+	}
+	return r.setMiddlewareEntries(ctx, ing, previousMiddlewares(ing), cfg.Middlewares)
+}
+
+// applyAnnotations server-side applies exactly the desired annotations
+// under FieldManager, unless the Ingress already carries them and
+// kubecors owns no other annotation.
+func (r *CorsPolicyReconciler) applyAnnotations(ctx context.Context, ing *networkingv1.Ingress, desired map[string]string, force bool) error {
+	if ownsExactly(ing, desired) {
+		return nil
+	}
+	ac := networkingv1ac.Ingress(ing.Name, ing.Namespace).WithAnnotations(desired)
+	opts := []client.ApplyOption{client.FieldOwner(FieldManager)}
+	if force {
+		opts = append(opts, client.ForceOwnership)
+	}
+	err := r.Apply(ctx, ac, opts...)
+	if apierrors.IsConflict(err) {
+		return &conflictError{message: describeConflict(err)}
+	}
+	return err
+}
+
+// ownsExactly reports whether the Ingress carries every desired annotation
+// with its value and FieldManager's applied annotations are exactly the
+// desired keys, so applying would change nothing.
+func ownsExactly(ing *networkingv1.Ingress, desired map[string]string) bool {
+	for k, v := range desired {
+		if got, ok := ing.Annotations[k]; !ok || got != v {
+			return false
+		}
+	}
+	owned := ownedAnnotations(ing)
+	return len(owned) == len(desired) && !slices.ContainsFunc(owned, func(k string) bool { _, ok := desired[k]; return !ok })
+}
+
+// ownedAnnotations lists the annotation keys that FieldManager's applied
+// configuration holds on an object.
+func ownedAnnotations(obj metav1.Object) []string {
+	var keys []string
+	for _, mf := range obj.GetManagedFields() {
+		if mf.Manager != FieldManager || mf.Operation != metav1.ManagedFieldsOperationApply || mf.FieldsV1 == nil {
+			continue
+		}
+		var fields struct {
+			Metadata struct {
+				Annotations map[string]json.RawMessage `json:"f:annotations"`
+			} `json:"f:metadata"`
+		}
+		if err := json.Unmarshal(mf.FieldsV1.Raw, &fields); err != nil {
+			continue
+		}
+		for k := range fields.Metadata.Annotations {
+			if key, ok := strings.CutPrefix(k, "f:"); ok {
+				keys = append(keys, key)
+			}
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// describeConflict turns a server-side apply conflict into the keys and
+// the managers that own them.
+func describeConflict(err error) string {
+	status, ok := err.(apierrors.APIStatus)
+	if !ok || status.Status().Details == nil {
+		return err.Error()
+	}
+	var parts []string
+	for _, c := range status.Status().Details.Causes {
+		key := strings.TrimPrefix(c.Field, ".metadata.annotations.")
+		parts = append(parts, fmt.Sprintf("%s (%s)", key, strings.TrimPrefix(c.Message, "conflict with ")))
+	}
+	slices.Sort(parts)
+	return "another writer already set " + strings.Join(parts, ", ") +
+		"; kubecors leaves it alone: remove that annotation, or set spec.takeOverExistingConfiguration: true to let kubecors replace it"
+}
+
+// applyOwnedObject creates or updates an object kubecors owns for a policy
+// (a Traefik Middleware), with the policy as its controlling owner so that
+// it goes away with the policy. It writes nothing when the object is
+// already as desired.
+func (r *CorsPolicyReconciler) applyOwnedObject(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy, desired *unstructured.Unstructured) error {
+	obj := desired.DeepCopy()
+	if err := controllerutil.SetControllerReference(policy, obj, r.Scheme()); err != nil {
+		return err
+	}
+	current := &unstructured.Unstructured{}
+	current.SetGroupVersionKind(obj.GroupVersionKind())
+	err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(obj), current)
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return err
+	case sameOwnedContent(current, obj):
+		return nil
+	}
+	return r.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(FieldManager), client.ForceOwnership)
+}
+
+func sameOwnedContent(current, desired *unstructured.Unstructured) bool {
+	return equalJSON(current.Object["spec"], desired.Object["spec"]) &&
+		maps.Equal(current.GetLabels(), desired.GetLabels()) &&
+		slices.EqualFunc(current.GetOwnerReferences(), desired.GetOwnerReferences(), func(a, b metav1.OwnerReference) bool { return a.UID == b.UID })
+}
+
+func equalJSON(a, b any) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && string(ja) == string(jb)
+}
+
+// previousMiddlewares lists the middleware entries kubecors added to an
+// Ingress's router.middlewares list earlier.
+func previousMiddlewares(ing *networkingv1.Ingress) []string {
+	return splitList(ing.Annotations[AnnotationMiddlewares])
+}
+
+func splitList(s string) []string {
+	var out []string
+	for item := range strings.SplitSeq(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// setMiddlewareEntries replaces kubecors's entries (old) in Traefik's
+// router.middlewares list with want, keeping the user's entries and their
+// order. The list is one annotation shared with the user, which
+// server-side apply cannot split, so it is patched with a resourceVersion
+// precondition instead, and only when it changes.
+func (r *CorsPolicyReconciler) setMiddlewareEntries(ctx context.Context, ing *networkingv1.Ingress, old, want []string) error {
+	current := splitList(ing.Annotations[traefikMiddlewaresAnnotation])
+	next := slices.DeleteFunc(slices.Clone(current), func(e string) bool { return slices.Contains(old, e) || slices.Contains(want, e) })
+	next = append(next, want...)
+	if slices.Equal(current, next) {
+		return nil
+	}
+	before := ing.DeepCopy()
+	if ing.Annotations == nil {
+		ing.Annotations = map[string]string{}
+	}
+	if len(next) == 0 {
+		delete(ing.Annotations, traefikMiddlewaresAnnotation)
+	} else {
+		ing.Annotations[traefikMiddlewaresAnnotation] = strings.Join(next, ",")
+	}
+	return r.Patch(ctx, ing, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}), client.FieldOwner(FieldManager))
+}
+
+// cleanupIngress removes exactly what kubecors wrote on an Ingress: its
+// entries in Traefik's middleware list and the annotations it applied.
+// Annotations another manager also set stay, with that manager's value.
+func (r *CorsPolicyReconciler) cleanupIngress(ctx context.Context, ing *networkingv1.Ingress) (bool, error) {
+	changed := false
+	if old := previousMiddlewares(ing); len(old) > 0 {
+		before := ing.ResourceVersion
+		if err := r.setMiddlewareEntries(ctx, ing, old, nil); err != nil {
+			return false, err
+		}
+		changed = ing.ResourceVersion != before
+	}
+	if len(ownedAnnotations(ing)) == 0 {
+		return changed, nil
+	}
+	// Applying an empty configuration releases every field FieldManager
+	// applied; fields no other manager holds are removed.
+	err := r.Apply(ctx, networkingv1ac.Ingress(ing.Name, ing.Namespace), client.FieldOwner(FieldManager))
+	return true, client.IgnoreNotFound(err)
+}
