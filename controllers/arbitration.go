@@ -22,7 +22,7 @@ func policiesTargetingIngress(ctx context.Context, c client.Reader, ing client.O
 		return nil, err
 	}
 	bySelector := &kubecorsv1alpha1.CorsPolicyList{}
-	if err := c.List(ctx, bySelector, client.InNamespace(ing.GetNamespace()), client.MatchingFields{IndexHasTargetSelector: "true"}); err != nil {
+	if err := c.List(ctx, bySelector, client.InNamespace(ing.GetNamespace()), client.MatchingFields{IndexHasTargetSelector: indexed}); err != nil {
 		return nil, err
 	}
 	policies := byName.Items

@@ -13,7 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
@@ -42,7 +41,7 @@ func ingress(ns, name string, labels map[string]string) *networkingv1.Ingress {
 	ensureClass("nginx", "k8s.io/ingress-nginx")
 	return &networkingv1.Ingress{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels},
-		Spec: networkingv1.IngressSpec{IngressClassName: ptr.To("nginx"), DefaultBackend: &networkingv1.IngressBackend{
+		Spec: networkingv1.IngressSpec{IngressClassName: new("nginx"), DefaultBackend: &networkingv1.IngressBackend{
 			Service: &networkingv1.IngressServiceBackend{Name: "api", Port: networkingv1.ServiceBackendPort{Number: 80}},
 		}},
 	}
@@ -53,7 +52,7 @@ func policy(ns, name string, mutate func(*kubecorsv1alpha1.CorsPolicySpec)) *kub
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
 		Spec: kubecorsv1alpha1.CorsPolicySpec{
 			AllowOrigins:     []kubecorsv1alpha1.Origin{"https://app.example.com"},
-			AllowCredentials: ptr.To(true),
+			AllowCredentials: new(true),
 		},
 	}
 	mutate(&p.Spec)

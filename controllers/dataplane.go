@@ -77,7 +77,7 @@ func (r *CorsPolicyReconciler) ingressClassOf(ctx context.Context, ing *networki
 		return class, "", err
 	}
 	classes := &networkingv1.IngressClassList{}
-	if err := r.List(ctx, classes, client.MatchingFields{IndexIngressClassDefault: "true"}); err != nil {
+	if err := r.List(ctx, classes, client.MatchingFields{IndexIngressClassDefault: indexed}); err != nil {
 		return nil, "", err
 	}
 	switch len(classes.Items) {

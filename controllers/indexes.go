@@ -19,6 +19,10 @@ const (
 	IndexHasTargetSelector = "kubecors.io/has-target-selector"
 )
 
+// indexed is the value under which yes/no indexes file the objects they
+// select.
+const indexed = "true"
+
 // ingressTargetNames lists the Ingress names a policy's targetRefs name.
 func ingressTargetNames(obj client.Object) []string {
 	policy := obj.(*kubecorsv1alpha1.CorsPolicy)
@@ -36,7 +40,7 @@ func hasTargetSelector(obj client.Object) []string {
 	if obj.(*kubecorsv1alpha1.CorsPolicy).Spec.TargetSelector == nil {
 		return nil
 	}
-	return []string{"true"}
+	return []string{indexed}
 }
 
 // Field indexes on Ingresses and IngressClasses.
@@ -71,7 +75,7 @@ func ingressPolicyIndex(obj client.Object) []string {
 
 func ingressClassDefaultIndex(obj client.Object) []string {
 	if obj.GetAnnotations()[defaultIngressClassAnnotation] == "true" {
-		return []string{"true"}
+		return []string{indexed}
 	}
 	return nil
 }

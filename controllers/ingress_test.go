@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/util/retry"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
@@ -27,17 +26,17 @@ const (
 
 var middlewareGVK = schema.GroupVersionKind{Group: "traefik.io", Version: "v1alpha1", Kind: "Middleware"}
 
-// richPolicy has several origins (one wildcard), credentials, custom
+// richPolicy targets the Ingress "web" and has several origins (one wildcard), credentials, custom
 // headers and a max age: what every renderer must carry through.
-func richPolicy(ns, name, target string) *kubecorsv1alpha1.CorsPolicy {
+func richPolicy(ns, name string) *kubecorsv1alpha1.CorsPolicy {
 	return policy(ns, name, func(s *kubecorsv1alpha1.CorsPolicySpec) {
-		s.TargetRefs = []kubecorsv1alpha1.PolicyTargetReference{ingressRef(target)}
+		s.TargetRefs = []kubecorsv1alpha1.PolicyTargetReference{ingressRef("web")}
 		s.AllowOrigins = []kubecorsv1alpha1.Origin{"https://app.example.com", "https://*.example.com", "http://localhost:3000"}
 		s.AllowMethods = []kubecorsv1alpha1.HTTPMethod{"GET", "PUT", "DELETE"}
 		s.AllowHeaders = []kubecorsv1alpha1.RequestHeaderName{"Authorization", "X-Request-Id"}
 		s.ExposeHeaders = []kubecorsv1alpha1.ResponseHeaderName{"X-Request-Id"}
-		s.AllowCredentials = ptr.To(true)
-		s.MaxAge = ptr.To[int32](600)
+		s.AllowCredentials = new(true)
+		s.MaxAge = new(int32(600))
 	})
 }
 
@@ -45,15 +44,16 @@ func richPolicy(ns, name, target string) *kubecorsv1alpha1.CorsPolicy {
 // annotations.
 func classedIngress(ns, name, class string, annotations map[string]string) *networkingv1.Ingress {
 	ing := ingress(ns, name, nil)
-	ing.Spec.IngressClassName = ptr.To(class)
+	ing.Spec.IngressClassName = new(class)
 	ing.Annotations = annotations
 	return ing
 }
 
-func annotationsOf(ns, name string) func(Gomega) map[string]string {
+// annotationsOf reads the annotations of the Ingress "web" of a namespace.
+func annotationsOf(ns string) func(Gomega) map[string]string {
 	return func(g Gomega) map[string]string {
 		ing := &networkingv1.Ingress{}
-		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, ing)).To(Succeed())
+		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, ing)).To(Succeed())
 		return ing.Annotations
 	}
 }
@@ -118,13 +118,13 @@ var _ = Describe("Programming Ingresses", func() {
 		func(class, dataPlane string, userAnnotations map[string]string, check func(ns string, got map[string]string)) {
 			ns := newNamespace()
 			Expect(k8sClient.Create(ctx, classedIngress(ns, "web", class, maps.Clone(userAnnotations)), client.FieldOwner("platform-team"))).To(Succeed())
-			before := annotationsOf(ns, "web")(Default)
-			p := richPolicy(ns, "rich", "web")
+			before := annotationsOf(ns)(Default)
+			p := richPolicy(ns, "rich")
 			Expect(k8sClient.Create(ctx, p)).To(Succeed())
 
 			Eventually(targetCondition(p, "web")).Should(HaveField("Reason", kubecorsv1alpha1.ReasonProgrammed))
 			Expect(statusOf(p)(Default).Targets[0].DataPlane).To(Equal(dataPlane))
-			got := annotationsOf(ns, "web")(Default)
+			got := annotationsOf(ns)(Default)
 			for k, v := range userAnnotations {
 				Expect(got).To(HaveKeyWithValue(k, ContainSubstring(v)), "the user's annotation %s is kept", k)
 			}
@@ -132,7 +132,7 @@ var _ = Describe("Programming Ingresses", func() {
 			check(ns, got)
 
 			deleteAndWait(p)
-			Expect(annotationsOf(ns, "web")(Default)).To(Equal(before))
+			Expect(annotationsOf(ns)(Default)).To(Equal(before))
 		},
 		Entry("ingress-nginx", "nginx", "ingress-nginx", map[string]string{"team": "payments"},
 			func(_ string, got map[string]string) {
@@ -178,7 +178,7 @@ var _ = Describe("Programming Ingresses", func() {
 		ns := newNamespace()
 		Expect(k8sClient.Create(ctx, classedIngress(ns, "web", "mystery", nil))).To(Succeed())
 		Expect(k8sClient.Create(ctx, classedIngress(ns, "fork", "nginx-fork", nil))).To(Succeed())
-		p := richPolicy(ns, "mapped", "web")
+		p := richPolicy(ns, "mapped")
 		p.Spec.TargetRefs = append(p.Spec.TargetRefs, ingressRef("fork"))
 		Expect(k8sClient.Create(ctx, p)).To(Succeed())
 
@@ -186,25 +186,25 @@ var _ = Describe("Programming Ingresses", func() {
 			HaveField("Reason", kubecorsv1alpha1.ReasonUnsupportedDataPlane),
 			HaveField("Message", ContainSubstring(`controller "example.com/mystery"`)),
 		))
-		Expect(annotationsOf(ns, "web")(Default)).NotTo(HaveKey(AnnotationPolicy))
+		Expect(annotationsOf(ns)(Default)).NotTo(HaveKey(AnnotationPolicy))
 		Eventually(targetCondition(p, "fork")).Should(HaveField("Reason", kubecorsv1alpha1.ReasonProgrammed), "the operator's mapping")
 
 		updatePolicy(p, func(p *kubecorsv1alpha1.CorsPolicy) {
 			p.Spec.DataPlaneMappings = []kubecorsv1alpha1.DataPlaneMapping{{ControllerName: "example.com/mystery", DataPlane: "haproxy-ingress"}}
 		})
 		Eventually(targetCondition(p, "web")).Should(HaveField("Reason", kubecorsv1alpha1.ReasonProgrammed))
-		Expect(annotationsOf(ns, "web")(Default)).To(HaveKeyWithValue(haproxyPrefix+"cors-enable", "true"))
+		Expect(annotationsOf(ns)(Default)).To(HaveKeyWithValue(haproxyPrefix+"cors-enable", "true"))
 	})
 
 	It("moves the configuration when the Ingress changes class", func() {
 		ns := newNamespace()
 		Expect(k8sClient.Create(ctx, classedIngress(ns, "web", "nginx", nil))).To(Succeed())
-		p := richPolicy(ns, "mover", "web")
+		p := richPolicy(ns, "mover")
 		Expect(k8sClient.Create(ctx, p)).To(Succeed())
-		Eventually(annotationsOf(ns, "web")).Should(HaveKey(nginxPrefix + "cors-allow-origin"))
+		Eventually(annotationsOf(ns)).Should(HaveKey(nginxPrefix + "cors-allow-origin"))
 
-		updateIngress(ns, "web", func(ing *networkingv1.Ingress) { ing.Spec.IngressClassName = ptr.To("haproxy") })
-		Eventually(annotationsOf(ns, "web")).Should(SatisfyAll(
+		updateIngress(ns, "web", func(ing *networkingv1.Ingress) { ing.Spec.IngressClassName = new("haproxy") })
+		Eventually(annotationsOf(ns)).Should(SatisfyAll(
 			HaveKeyWithValue(haproxyPrefix+"cors-enable", "true"),
 			Not(HaveKey(nginxPrefix+"cors-allow-origin")),
 			Not(HaveKey(nginxPrefix+"enable-cors")),
@@ -215,15 +215,15 @@ var _ = Describe("Programming Ingresses", func() {
 	It("follows policy updates", func() {
 		ns := newNamespace()
 		Expect(k8sClient.Create(ctx, classedIngress(ns, "web", "nginx", nil))).To(Succeed())
-		p := richPolicy(ns, "updated", "web")
+		p := richPolicy(ns, "updated")
 		Expect(k8sClient.Create(ctx, p)).To(Succeed())
-		Eventually(annotationsOf(ns, "web")).Should(HaveKeyWithValue(nginxPrefix+"cors-allow-credentials", "true"))
+		Eventually(annotationsOf(ns)).Should(HaveKeyWithValue(nginxPrefix+"cors-allow-credentials", "true"))
 
 		updatePolicy(p, func(p *kubecorsv1alpha1.CorsPolicy) {
 			p.Spec.AllowOrigins = []kubecorsv1alpha1.Origin{"https://new.example.com"}
-			p.Spec.AllowCredentials = ptr.To(false)
+			p.Spec.AllowCredentials = new(false)
 		})
-		Eventually(annotationsOf(ns, "web")).Should(SatisfyAll(
+		Eventually(annotationsOf(ns)).Should(SatisfyAll(
 			HaveKeyWithValue(nginxPrefix+"cors-allow-origin", "https://new.example.com"),
 			HaveKeyWithValue(nginxPrefix+"cors-allow-credentials", "false"),
 		))
@@ -233,7 +233,7 @@ var _ = Describe("Programming Ingresses", func() {
 		ns := newNamespace()
 		user := map[string]string{nginxPrefix + "cors-allow-origin": "https://legacy.example.com"}
 		Expect(k8sClient.Create(ctx, classedIngress(ns, "web", "nginx", user), client.FieldOwner("platform-team"))).To(Succeed())
-		p := richPolicy(ns, "polite", "web")
+		p := richPolicy(ns, "polite")
 		Expect(k8sClient.Create(ctx, p)).To(Succeed())
 
 		Eventually(targetCondition(p, "web")).Should(SatisfyAll(
@@ -241,20 +241,20 @@ var _ = Describe("Programming Ingresses", func() {
 			HaveField("Message", ContainSubstring(nginxPrefix+"cors-allow-origin")),
 			HaveField("Message", ContainSubstring("platform-team")),
 		))
-		Expect(annotationsOf(ns, "web")(Default)).To(Equal(user), "nothing at all was written")
+		Expect(annotationsOf(ns)(Default)).To(Equal(user), "nothing at all was written")
 
 		updatePolicy(p, func(p *kubecorsv1alpha1.CorsPolicy) { p.Spec.TakeOverExistingConfiguration = true })
 		Eventually(targetCondition(p, "web")).Should(HaveField("Reason", kubecorsv1alpha1.ReasonProgrammed))
-		Expect(annotationsOf(ns, "web")(Default)[nginxPrefix+"cors-allow-origin"]).To(ContainSubstring("https://app.example.com"))
+		Expect(annotationsOf(ns)(Default)[nginxPrefix+"cors-allow-origin"]).To(ContainSubstring("https://app.example.com"))
 	})
 
 	It("lets the oldest of two competing policies win, without flapping, and hands over when it goes", func() {
 		ns := newNamespace()
 		Expect(k8sClient.Create(ctx, classedIngress(ns, "web", "nginx", nil))).To(Succeed())
-		first := richPolicy(ns, "first", "web")
+		first := richPolicy(ns, "first")
 		Expect(k8sClient.Create(ctx, first)).To(Succeed())
 		Eventually(targetCondition(first, "web")).Should(HaveField("Reason", kubecorsv1alpha1.ReasonProgrammed))
-		second := richPolicy(ns, "second", "web")
+		second := richPolicy(ns, "second")
 		second.Spec.AllowOrigins = []kubecorsv1alpha1.Origin{"https://second.example.com"}
 		Expect(k8sClient.Create(ctx, second)).To(Succeed())
 
@@ -262,11 +262,11 @@ var _ = Describe("Programming Ingresses", func() {
 			HaveField("Reason", kubecorsv1alpha1.ReasonConflicted),
 			HaveField("Message", ContainSubstring(`CorsPolicy "first"`)),
 		))
-		Consistently(annotationsOf(ns, "web"), 2*time.Second).Should(HaveKeyWithValue(AnnotationPolicy, "first"))
+		Consistently(annotationsOf(ns), 2*time.Second).Should(HaveKeyWithValue(AnnotationPolicy, "first"))
 
 		deleteAndWait(first)
 		Eventually(targetCondition(second, "web")).Should(HaveField("Reason", kubecorsv1alpha1.ReasonProgrammed))
-		Expect(annotationsOf(ns, "web")(Default)).To(SatisfyAll(
+		Expect(annotationsOf(ns)(Default)).To(SatisfyAll(
 			HaveKeyWithValue(AnnotationPolicy, "second"),
 			HaveKeyWithValue(nginxPrefix+"cors-allow-origin", "https://second.example.com"),
 		))
@@ -281,35 +281,35 @@ var _ = Describe("Programming Ingresses", func() {
 			s.TargetSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"cors": "on"}}
 		})
 		Expect(k8sClient.Create(ctx, p)).To(Succeed())
-		Eventually(annotationsOf(ns, "web")).Should(HaveKey(nginxPrefix + "cors-allow-origin"))
+		Eventually(annotationsOf(ns)).Should(HaveKey(nginxPrefix + "cors-allow-origin"))
 
 		updateIngress(ns, "web", func(ing *networkingv1.Ingress) { ing.Labels = nil })
-		Eventually(annotationsOf(ns, "web")).Should(Equal(map[string]string{"team": "a"}))
+		Eventually(annotationsOf(ns)).Should(Equal(map[string]string{"team": "a"}))
 		Eventually(statusOf(p)).Should(HaveField("ProgrammedTargets", "0/0"))
 	})
 
 	It("finishes the cleanup of a policy deleted while the operator was down", func() {
 		ns := newNamespace()
 		Expect(k8sClient.Create(ctx, classedIngress(ns, "web", "nginx", map[string]string{"team": "a"}))).To(Succeed())
-		p := richPolicy(ns, "orphan", "web")
+		p := richPolicy(ns, "orphan")
 		Expect(k8sClient.Create(ctx, p)).To(Succeed())
-		Eventually(annotationsOf(ns, "web")).Should(HaveKey(nginxPrefix + "cors-allow-origin"))
+		Eventually(annotationsOf(ns)).Should(HaveKey(nginxPrefix + "cors-allow-origin"))
 
 		stopManager()
 		Expect(k8sClient.Delete(ctx, p)).To(Succeed())
 		Consistently(func() error { return k8sClient.Get(ctx, client.ObjectKeyFromObject(p), p) }, time.Second).Should(Succeed(), "the finalizer holds the policy")
-		Expect(annotationsOf(ns, "web")(Default)).To(HaveKey(nginxPrefix + "cors-allow-origin"))
+		Expect(annotationsOf(ns)(Default)).To(HaveKey(nginxPrefix + "cors-allow-origin"))
 
 		stopManager = startManager()
 		Eventually(func() bool { return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(p), p)) }).Should(BeTrue())
-		Expect(annotationsOf(ns, "web")(Default)).To(Equal(map[string]string{"team": "a"}))
+		Expect(annotationsOf(ns)(Default)).To(Equal(map[string]string{"team": "a"}))
 	})
 
 	It("makes no writes in a steady state", func() {
 		ns := newNamespace()
 		Expect(k8sClient.Create(ctx, classedIngress(ns, "web", "nginx", nil))).To(Succeed())
 		Expect(k8sClient.Create(ctx, classedIngress(ns, "proxy", "traefik", nil))).To(Succeed())
-		p := richPolicy(ns, "steady", "web")
+		p := richPolicy(ns, "steady")
 		p.Spec.TargetRefs = append(p.Spec.TargetRefs, ingressRef("proxy"))
 		Expect(k8sClient.Create(ctx, p)).To(Succeed())
 		Eventually(statusOf(p)).Should(HaveField("ProgrammedTargets", "2/2"))
