@@ -444,12 +444,17 @@ func (p OriginPattern) Matches(o RequestOrigin) bool {
 }
 
 // MatchOrigin reports whether the Origin header value origin is allowed by
-// the pattern written as pattern. Malformed input on either side never
-// matches.
+// the pattern written as pattern. "*" allows every origin, including the
+// opaque "null" of sandboxed iframes, because that is how browsers read an
+// Access-Control-Allow-Origin of "*"; otherwise malformed input on either
+// side never matches.
 func MatchOrigin(pattern, origin string) bool {
 	p, err := ParseOriginPattern(pattern)
 	if err != nil {
 		return false
+	}
+	if p.Any {
+		return true
 	}
 	o, err := ParseRequestOrigin(origin)
 	if err != nil {
