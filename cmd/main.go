@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/controllers"
@@ -37,6 +38,7 @@ var (
 func init() {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(kubecorsv1alpha1.AddToScheme(scheme))
+	utilruntime.Must(gatewayv1.Install(scheme))
 }
 
 // options are the manager's command-line flags.
@@ -74,8 +76,10 @@ func parseFlags() options {
 	flag.BoolVar(&o.secureMetrics, "metrics-secure", true,
 		"Serve the metrics endpoint over HTTPS with authentication and authorization. Use --metrics-secure=false for HTTP.")
 	flag.BoolVar(&o.enableHTTP2, "enable-http2", false,
-		"Enable HTTP/2 for the metrics and webhook servers (off by default: HTTP/2 Stream Cancellation and Rapid Reset CVEs).")
-	flag.StringVar(&o.webhookHost, "webhook-host", "", "The address the webhook server binds to (all interfaces when empty).")
+		"Enable HTTP/2 for the metrics and webhook servers "+
+			"(off by default: HTTP/2 Stream Cancellation and Rapid Reset CVEs).")
+	flag.StringVar(&o.webhookHost, "webhook-host", "",
+		"The address the webhook server binds to (all interfaces when empty).")
 	flag.IntVar(&o.webhookPort, "webhook-port", webhook.DefaultPort, "The port the webhook server listens on.")
 	flag.BoolVar(&o.manageWebhookCerts, "manage-webhook-certs", true,
 		"Generate, rotate and inject the webhook serving certificate. Set to false when cert-manager provides it.")

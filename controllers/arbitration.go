@@ -3,8 +3,8 @@ package controllers
 import (
 	"context"
 	"slices"
+	"strings"
 
-	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -13,22 +13,23 @@ import (
 	"github.com/kubecors/kubecors/internal/corsrules"
 )
 
-// policiesTargetingIngress returns the policies of the Ingress's namespace
-// that name it in targetRefs or select it by label, found through the
-// field indexes.
-func policiesTargetingIngress(ctx context.Context, c client.Reader, ing client.Object) ([]kubecorsv1alpha1.CorsPolicy, error) {
+// policiesTargeting returns the policies of a target's namespace that name
+// it in targetRefs or select it by label, found through the field indexes.
+// kind is the target's kind: Ingress or HTTPRoute.
+func policiesTargeting(ctx context.Context, c client.Reader, kind string, obj client.Object) ([]kubecorsv1alpha1.CorsPolicy, error) {
 	byName := &kubecorsv1alpha1.CorsPolicyList{}
-	if err := c.List(ctx, byName, client.InNamespace(ing.GetNamespace()), client.MatchingFields{IndexIngressTargetName: ing.GetName()}); err != nil {
+	if err := c.List(ctx, byName, client.InNamespace(obj.GetNamespace()),
+		client.MatchingFields{IndexTargetName: targetIndexKey(kind, obj.GetName())}); err != nil {
 		return nil, err
 	}
 	bySelector := &kubecorsv1alpha1.CorsPolicyList{}
-	if err := c.List(ctx, bySelector, client.InNamespace(ing.GetNamespace()), client.MatchingFields{IndexHasTargetSelector: indexed}); err != nil {
+	if err := c.List(ctx, bySelector, client.InNamespace(obj.GetNamespace()), client.MatchingFields{IndexHasTargetSelector: indexed}); err != nil {
 		return nil, err
 	}
 	policies := byName.Items
 	for _, p := range bySelector.Items {
 		selector, err := metav1.LabelSelectorAsSelector(p.Spec.TargetSelector)
-		if err != nil || !selector.Matches(labels.Set(ing.GetLabels())) {
+		if err != nil || !selector.Matches(labels.Set(obj.GetLabels())) {
 			continue
 		}
 		if !slices.ContainsFunc(policies, func(q kubecorsv1alpha1.CorsPolicy) bool { return q.Name == p.Name }) {
@@ -38,12 +39,12 @@ func policiesTargetingIngress(ctx context.Context, c client.Reader, ing client.O
 	return policies, nil
 }
 
-// governingPolicy decides which of the policies targeting an Ingress
+// governingPolicy decides which of the policies targeting an object
 // configures it: the oldest valid one that is not being deleted (creation
 // time, then name). The order never depends on which policy reconciles
 // first, so two policies cannot take turns.
-func governingPolicy(ctx context.Context, c client.Reader, ing *networkingv1.Ingress) (*kubecorsv1alpha1.CorsPolicy, error) {
-	policies, err := policiesTargetingIngress(ctx, c, ing)
+func governingPolicy(ctx context.Context, c client.Reader, kind string, obj client.Object) (*kubecorsv1alpha1.CorsPolicy, error) {
+	policies, err := policiesTargeting(ctx, c, kind, obj)
 	if err != nil {
 		return nil, err
 	}
@@ -61,13 +62,7 @@ func governingPolicy(ctx context.Context, c client.Reader, ing *networkingv1.Ing
 			}
 			return 1
 		}
-		switch {
-		case a.Name < b.Name:
-			return -1
-		case a.Name > b.Name:
-			return 1
-		}
-		return 0
+		return strings.Compare(a.Name, b.Name)
 	})
 	return &oldest, nil
 }

@@ -23,6 +23,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/internal/corsrules"
 	"github.com/kubecors/kubecors/internal/render"
@@ -41,6 +43,8 @@ type CorsPolicyReconciler struct {
 	Recorder recorder.EventRecorder
 	// Renderers maps data planes to their renderers.
 	Renderers *render.Registry
+
+	gateway gatewayAPI
 }
 
 // +kubebuilder:rbac:groups=kubecors.io,resources=corspolicies,verbs=get;list;watch;update;patch
@@ -85,12 +89,12 @@ func (r *CorsPolicyReconciler) reconcileNormal(ctx context.Context, policy *kube
 				return err
 			}
 			if res.programmed() {
-				programmed[t.ref.Name] = true
+				programmed[targetIndexKey(t.ref.Kind, t.ref.Name)] = true
 			}
 			results = append(results, res)
 		}
 	}
-	if err := r.cleanupIngresses(ctx, policy, programmed); err != nil {
+	if err := r.cleanupTargets(ctx, policy, programmed); err != nil {
 		return err
 	}
 	return r.writeStatus(ctx, policy, desiredStatus(policy, invalid, results, metav1.Now()))
@@ -103,7 +107,7 @@ func (r *CorsPolicyReconciler) reconcileDelete(ctx context.Context, policy *kube
 	if !controllerutil.ContainsFinalizer(policy, finalizer) {
 		return nil
 	}
-	if err := r.cleanupIngresses(ctx, policy, nil); err != nil {
+	if err := r.cleanupTargets(ctx, policy, nil); err != nil {
 		return err
 	}
 	before := policy.DeepCopy()
@@ -111,16 +115,25 @@ func (r *CorsPolicyReconciler) reconcileDelete(ctx context.Context, policy *kube
 	return client.IgnoreNotFound(r.Patch(ctx, policy, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})))
 }
 
+// cleanupTargets removes the policy's configuration from every Ingress and
+// HTTPRoute that carries it but is not in keep (by targetIndexKey).
+func (r *CorsPolicyReconciler) cleanupTargets(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy, keep map[string]bool) error {
+	if err := r.cleanupIngresses(ctx, policy, keep); err != nil {
+		return err
+	}
+	return r.cleanupRoutes(ctx, policy, keep)
+}
+
 // cleanupIngresses removes the policy's configuration from every Ingress
-// that carries it but is not in keep (by name).
+// that carries it but is not in keep.
 func (r *CorsPolicyReconciler) cleanupIngresses(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy, keep map[string]bool) error {
 	ingresses := &networkingv1.IngressList{}
-	if err := r.List(ctx, ingresses, client.InNamespace(policy.Namespace), client.MatchingFields{IndexIngressPolicy: policy.Name}); err != nil {
+	if err := r.List(ctx, ingresses, client.InNamespace(policy.Namespace), client.MatchingFields{IndexPolicyMarker: policy.Name}); err != nil {
 		return err
 	}
 	for i := range ingresses.Items {
 		ing := &ingresses.Items[i]
-		if keep[ing.Name] {
+		if keep[targetIndexKey(kubecorsv1alpha1.KindIngress, ing.Name)] {
 			continue
 		}
 		changed, err := r.cleanupIngress(ctx, ing)
@@ -154,12 +167,18 @@ func (r *CorsPolicyReconciler) resolveTargets(ctx context.Context, policy *kubec
 	}
 	for _, ref := range policy.Spec.TargetRefs {
 		t := resolvedTarget{ref: ref}
-		if ref.Kind == kubecorsv1alpha1.KindIngress {
-			ing := &networkingv1.Ingress{}
-			err := r.Get(ctx, types.NamespacedName{Namespace: policy.Namespace, Name: ref.Name}, ing)
+		var obj client.Object
+		switch {
+		case ref.Kind == kubecorsv1alpha1.KindIngress:
+			obj = &networkingv1.Ingress{}
+		case r.gatewayAPIEnabled():
+			obj = &gatewayv1.HTTPRoute{}
+		}
+		if obj != nil {
+			err := r.Get(ctx, types.NamespacedName{Namespace: policy.Namespace, Name: ref.Name}, obj)
 			switch {
 			case err == nil:
-				t.object = ing
+				t.object = obj
 			case !apierrors.IsNotFound(err):
 				return nil, err
 			}
@@ -180,6 +199,17 @@ func (r *CorsPolicyReconciler) resolveTargets(ctx context.Context, policy *kubec
 			add(resolvedTarget{ref: kubecorsv1alpha1.PolicyTargetReference{
 				Group: kubecorsv1alpha1.GroupNetworking, Kind: kubecorsv1alpha1.KindIngress, Name: ing.Name}, object: ing})
 		}
+		if r.gatewayAPIEnabled() {
+			routes := &gatewayv1.HTTPRouteList{}
+			if err := r.List(ctx, routes, client.InNamespace(policy.Namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
+				return nil, err
+			}
+			for i := range routes.Items {
+				route := &routes.Items[i]
+				add(resolvedTarget{ref: kubecorsv1alpha1.PolicyTargetReference{
+					Group: kubecorsv1alpha1.GroupGateway, Kind: kubecorsv1alpha1.KindHTTPRoute, Name: route.Name}, object: route})
+			}
+		}
 	}
 	slices.SortFunc(targets, func(a, b resolvedTarget) int {
 		return strings.Compare(corsrules.TargetKey(a.ref), corsrules.TargetKey(b.ref))
@@ -191,25 +221,35 @@ func (r *CorsPolicyReconciler) resolveTargets(ctx context.Context, policy *kubec
 func (r *CorsPolicyReconciler) reconcileTarget(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy, t resolvedTarget) (targetResult, error) {
 	res := targetResult{ref: t.ref}
 	switch {
-	case t.ref.Kind == kubecorsv1alpha1.KindHTTPRoute:
+	case t.ref.Kind == kubecorsv1alpha1.KindHTTPRoute && !r.gatewayAPIEnabled():
 		res.reason = kubecorsv1alpha1.ReasonUnsupportedDataPlane
-		res.message = "HTTPRoute targets are not programmed by this version of kubecors"
+		res.message = "the Gateway API CRDs (HTTPRoute, Gateway, GatewayClass) are not installed; kubecors programs this HTTPRoute once they are"
 		return res, nil
 	case t.object == nil:
 		res.reason = kubecorsv1alpha1.ReasonTargetNotFound
-		res.message = fmt.Sprintf("Ingress %q does not exist; it is programmed as soon as it is created", t.ref.Name)
+		res.message = fmt.Sprintf("%s %q does not exist; it is programmed as soon as it is created", t.ref.Kind, t.ref.Name)
 		return res, nil
 	}
-	ing := t.object.(*networkingv1.Ingress)
-	winner, err := governingPolicy(ctx, r.Client, ing)
+	winner, err := governingPolicy(ctx, r.Client, t.ref.Kind, t.object)
 	if err != nil {
 		return res, err
 	}
 	if winner != nil && winner.Name != policy.Name {
 		res.reason = kubecorsv1alpha1.ReasonConflicted
-		res.message = fmt.Sprintf("CorsPolicy %q is older and already governs Ingress %q; the oldest policy wins (creation time, then name)", winner.Name, ing.Name)
+		res.message = fmt.Sprintf("CorsPolicy %q is older and already governs %s %q; the oldest policy wins (creation time, then name)",
+			winner.Name, t.ref.Kind, t.ref.Name)
 		return res, nil
 	}
+	if route, ok := t.object.(*gatewayv1.HTTPRoute); ok {
+		return r.reconcileRoute(ctx, policy, t.ref, route)
+	}
+	return r.reconcileIngress(ctx, policy, t.ref, t.object.(*networkingv1.Ingress))
+}
+
+// reconcileIngress programs an Ingress through its data plane's renderer.
+func (r *CorsPolicyReconciler) reconcileIngress(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy,
+	ref kubecorsv1alpha1.PolicyTargetReference, ing *networkingv1.Ingress) (targetResult, error) {
+	res := targetResult{ref: ref}
 	dp, err := r.ingressDataPlane(ctx, policy, ing)
 	if err != nil {
 		return res, err
@@ -293,32 +333,42 @@ func (r *CorsPolicyReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Ma
 		name    string
 		extract client.IndexerFunc
 	}{
-		{&kubecorsv1alpha1.CorsPolicy{}, IndexIngressTargetName, ingressTargetNames},
+		{&kubecorsv1alpha1.CorsPolicy{}, IndexTargetName, targetNames},
 		{&kubecorsv1alpha1.CorsPolicy{}, IndexHasTargetSelector, hasTargetSelector},
 		{&networkingv1.Ingress{}, IndexIngressClass, ingressClassIndex},
-		{&networkingv1.Ingress{}, IndexIngressPolicy, ingressPolicyIndex},
+		{&networkingv1.Ingress{}, IndexPolicyMarker, policyMarkerIndex},
 		{&networkingv1.IngressClass{}, IndexIngressClassDefault, ingressClassDefaultIndex},
 	} {
 		if err := indexer.IndexField(ctx, ix.obj, ix.name, ix.extract); err != nil {
 			return err
 		}
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	c, err := ctrl.NewControllerManagedBy(mgr).
 		For(&kubecorsv1alpha1.CorsPolicy{}).
 		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(r.ingressToCorsPolicies)).
 		Watches(&networkingv1.IngressClass{}, handler.EnqueueRequestsFromMapFunc(r.ingressClassToCorsPolicies)).
 		Watches(&kubecorsv1alpha1.CorsPolicy{}, handler.EnqueueRequestsFromMapFunc(r.corsPolicyToCompetingPolicies)).
 		Named("corspolicy").
-		Complete(r)
+		Build(r)
+	if err != nil {
+		return err
+	}
+	return r.setupGatewayAPI(ctx, mgr, c)
 }
 
-// ingressToCorsPolicies finds the policies that target an Ingress, through
-// the field indexes, and the policy whose configuration it carries, which
-// must clean up when the Ingress stops being its target.
+// ingressToCorsPolicies finds the policies that target an Ingress and the
+// policy whose configuration it carries.
 func (r *CorsPolicyReconciler) ingressToCorsPolicies(ctx context.Context, obj client.Object) []reconcile.Request {
-	policies, err := policiesTargetingIngress(ctx, r.Client, obj)
+	return r.targetToCorsPolicies(ctx, kubecorsv1alpha1.KindIngress, obj)
+}
+
+// targetToCorsPolicies finds the policies that target an object, through
+// the field indexes, and the policy whose configuration it carries, which
+// must clean up when the object stops being its target.
+func (r *CorsPolicyReconciler) targetToCorsPolicies(ctx context.Context, kind string, obj client.Object) []reconcile.Request {
+	policies, err := policiesTargeting(ctx, r.Client, kind, obj)
 	if err != nil {
-		logf.FromContext(ctx).Error(err, "Listing policies of an Ingress failed", "ingress", client.ObjectKeyFromObject(obj))
+		logf.FromContext(ctx).Error(err, "Listing policies of a target failed", "kind", kind, "target", client.ObjectKeyFromObject(obj))
 	}
 	var requests []reconcile.Request
 	for _, p := range policies {
@@ -354,14 +404,17 @@ func (r *CorsPolicyReconciler) corsPolicyToCompetingPolicies(ctx context.Context
 	policy := obj.(*kubecorsv1alpha1.CorsPolicy)
 	var requests []reconcile.Request
 	for _, t := range policy.Status.Targets {
-		if t.TargetRef.Kind != kubecorsv1alpha1.KindIngress {
+		var obj client.Object = &networkingv1.Ingress{}
+		if t.TargetRef.Kind == kubecorsv1alpha1.KindHTTPRoute {
+			if !r.gatewayAPIEnabled() {
+				continue
+			}
+			obj = &gatewayv1.HTTPRoute{}
+		}
+		if err := r.Get(ctx, types.NamespacedName{Namespace: policy.Namespace, Name: t.TargetRef.Name}, obj); err != nil {
 			continue
 		}
-		ing := &networkingv1.Ingress{}
-		if err := r.Get(ctx, types.NamespacedName{Namespace: policy.Namespace, Name: t.TargetRef.Name}, ing); err != nil {
-			continue
-		}
-		for _, req := range r.ingressToCorsPolicies(ctx, ing) {
+		for _, req := range r.targetToCorsPolicies(ctx, t.TargetRef.Kind, obj) {
 			if req.Name != policy.Name {
 				requests = append(requests, req)
 			}

@@ -10,9 +10,9 @@ import (
 // Field indexes on CorsPolicy, so that an event on a target finds the
 // policies that may target it without listing every policy.
 const (
-	// IndexIngressTargetName indexes policies by the names of the
-	// Ingresses their targetRefs name.
-	IndexIngressTargetName = "kubecors.io/ingress-target-name"
+	// IndexTargetName indexes policies by the targets their targetRefs
+	// name, as "Kind/name" (targetIndexKey).
+	IndexTargetName = "kubecors.io/target-name"
 
 	// IndexHasTargetSelector indexes policies that have a targetSelector
 	// under "true": a labelled object may be selected by any of them.
@@ -23,14 +23,15 @@ const (
 // select.
 const indexed = "true"
 
-// ingressTargetNames lists the Ingress names a policy's targetRefs name.
-func ingressTargetNames(obj client.Object) []string {
+// targetIndexKey is the IndexTargetName value of a target.
+func targetIndexKey(kind, name string) string { return kind + "/" + name }
+
+// targetNames lists the targets a policy's targetRefs name.
+func targetNames(obj client.Object) []string {
 	policy := obj.(*kubecorsv1alpha1.CorsPolicy)
-	var names []string
+	names := make([]string, 0, len(policy.Spec.TargetRefs))
 	for _, ref := range policy.Spec.TargetRefs {
-		if ref.Group == kubecorsv1alpha1.GroupNetworking && ref.Kind == kubecorsv1alpha1.KindIngress {
-			names = append(names, ref.Name)
-		}
+		names = append(names, targetIndexKey(ref.Kind, ref.Name))
 	}
 	return names
 }
@@ -49,10 +50,10 @@ const (
 	// for none, so that an IngressClass event finds its Ingresses.
 	IndexIngressClass = "kubecors.io/ingress-class"
 
-	// IndexIngressPolicy indexes Ingresses by the policy whose
-	// configuration kubecors wrote on them (the policy annotation), so
-	// that cleanup finds them without listing every Ingress.
-	IndexIngressPolicy = "kubecors.io/ingress-policy"
+	// IndexPolicyMarker indexes Ingresses and HTTPRoutes by the policy
+	// whose configuration kubecors wrote on them (the policy annotation),
+	// so that cleanup finds them without listing every object.
+	IndexPolicyMarker = "kubecors.io/policy-marker"
 
 	// IndexIngressClassDefault indexes IngressClasses marked default under
 	// "true".
@@ -66,7 +67,9 @@ func ingressClassIndex(obj client.Object) []string {
 	return []string{noClass}
 }
 
-func ingressPolicyIndex(obj client.Object) []string {
+// policyMarkerIndex indexes Ingresses and HTTPRoutes by the policy whose
+// configuration they carry.
+func policyMarkerIndex(obj client.Object) []string {
 	if name, ok := obj.GetAnnotations()[AnnotationPolicy]; ok {
 		return []string{name}
 	}

@@ -123,7 +123,7 @@ var _ = Describe("Programming Ingresses", func() {
 			Expect(k8sClient.Create(ctx, p)).To(Succeed())
 
 			Eventually(targetCondition(p, "web")).Should(HaveField("Reason", kubecorsv1alpha1.ReasonProgrammed))
-			Expect(statusOf(p)(Default).Targets[0].DataPlane).To(Equal(dataPlane))
+			Eventually(statusOf(p)).Should(HaveField("Targets", ConsistOf(HaveField("DataPlane", dataPlane))))
 			got := annotationsOf(ns)(Default)
 			for k, v := range userAnnotations {
 				Expect(got).To(HaveKeyWithValue(k, ContainSubstring(v)), "the user's annotation %s is kept", k)

@@ -368,7 +368,3 @@ type CorsPolicyList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []CorsPolicy `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&CorsPolicy{}, &CorsPolicyList{})
-}

@@ -40,6 +40,13 @@ import (
 const (
 	operatorNamespace = "kubecors-system"
 	webhookConfigName = "kubecors-validating-webhook-configuration"
+	// sampleNamespace and sampleName are where config/samples puts the
+	// sample CorsPolicy and the Ingress it targets, which share the name.
+	sampleNamespace = "default"
+	sampleName      = "api"
+	// The binaries that `make demo` builds.
+	managerBinary     = "bin/manager"
+	kubectlCorsBinary = "bin/kubectl-cors"
 )
 
 func main() {
@@ -131,6 +138,7 @@ func run(ctx context.Context, once bool) (err error) {
 	fmt.Println("operator ready: certificate generated, stored in Secret kubecors-system/kubecors-webhook-server-cert and injected")
 
 	kubectl := func(args ...string) (string, error) {
+		//nolint:gosec // G204: the kubectl of the developer's own KUBEBUILDER_ASSETS, run without a shell on the demo's fixed arguments.
 		cmd := exec.CommandContext(ctx, filepath.Join(assets, "kubectl"), append([]string{"--kubeconfig", kubeconfigPath}, args...)...)
 		out, err := cmd.CombinedOutput()
 		return string(out), err
@@ -159,17 +167,17 @@ func run(ctx context.Context, once bool) (err error) {
 		return err
 	}
 	_ = show("get", "corspolicies", "-A")
-	_ = show("get", "corspolicy", "api", "-n", "default", "-o", "jsonpath={range .status.conditions[*]}{.type}={.status} ({.reason}): {.message}{\"\\n\"}{end}{range .status.targets[*]}target {.targetRef.kind}/{.targetRef.name}: {.message}{\"\\n\"}{end}")
+	_ = show("get", "corspolicy", sampleName, "-n", sampleNamespace, "-o", "jsonpath={range .status.conditions[*]}{.type}={.status} ({.reason}): {.message}{\"\\n\"}{end}{range .status.targets[*]}target {.targetRef.kind}/{.targetRef.name}: {.message}{\"\\n\"}{end}")
 
 	step("What kubecors wrote on the Ingress (ingress-nginx annotations)")
-	annotations := []string{"get", "ingress", "api", "-n", "default", "-o", "go-template={{range $k, $v := .metadata.annotations}}{{$k}}: {{$v}}{{\"\\n\"}}{{end}}"}
+	annotations := []string{"get", "ingress", sampleName, "-n", sampleNamespace, "-o", "go-template={{range $k, $v := .metadata.annotations}}{{$k}}: {{$v}}{{\"\\n\"}}{{end}}"}
 	if err := waitForAnnotation(ctx, c, true); err != nil {
 		return err
 	}
 	_ = show(annotations...)
 
 	step("Deleting the policy: kubecors removes exactly what it wrote")
-	if err := show("delete", "corspolicy", "api", "-n", "default", "--wait=true"); err != nil {
+	if err := show("delete", "corspolicy", sampleName, "-n", sampleNamespace, "--wait=true"); err != nil {
 		return err
 	}
 	if err := waitForAnnotation(ctx, c, false); err != nil {
@@ -182,7 +190,7 @@ func run(ctx context.Context, once bool) (err error) {
 	}
 
 	step("The same check offline, as a GitOps pipeline runs it: kubectl-cors check -f config/samples")
-	check := exec.CommandContext(ctx, filepath.Join("bin", "kubectl-cors"), "check", "-f", filepath.Join("config", "samples"))
+	check := exec.CommandContext(ctx, kubectlCorsBinary, "check", "-f", "config/samples")
 	check.Stdout, check.Stderr = os.Stdout, os.Stdout
 	fmt.Println("$ kubectl cors check -f config/samples")
 	if err := check.Run(); err == nil {
@@ -233,7 +241,8 @@ func installWebhook(ctx context.Context, c client.Client, port int) error {
 }
 
 func startManager(ctx context.Context, kubeconfig, workDir string, webhookPort, probePort int) (*exec.Cmd, error) {
-	cmd := exec.CommandContext(ctx, filepath.Join("bin", "manager"),
+	//nolint:gosec // G204: no shell runs; the arguments are the demo's own temporary directory and free ports.
+	cmd := exec.CommandContext(ctx, managerBinary,
 		"--kubeconfig", kubeconfig,
 		"--namespace", operatorNamespace,
 		"--webhook-host", "127.0.0.1",
@@ -244,7 +253,13 @@ func startManager(ctx context.Context, kubeconfig, workDir string, webhookPort, 
 		fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probePort),
 		"--metrics-bind-address", "0",
 	)
-	logFile, err := os.Create(filepath.Join(workDir, "manager.log"))
+	work, err := os.OpenRoot(workDir)
+	if err != nil {
+		return nil, err
+	}
+	// The log file has a descriptor of its own and outlives the root.
+	defer func() { _ = work.Close() }()
+	logFile, err := work.Create("manager.log")
 	if err != nil {
 		return nil, err
 	}
@@ -293,7 +308,7 @@ func waitForStatus(ctx context.Context, c client.Client) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		p := &kubecorsv1alpha1.CorsPolicy{}
-		if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "api"}, p); err == nil && len(p.Status.Conditions) > 0 {
+		if err := c.Get(ctx, client.ObjectKey{Namespace: sampleNamespace, Name: sampleName}, p); err == nil && len(p.Status.Conditions) > 0 {
 			return nil
 		}
 		select {
@@ -311,7 +326,7 @@ func waitForAnnotation(ctx context.Context, c client.Client, present bool) error
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		ing := &networkingv1.Ingress{}
-		if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "api"}, ing); err == nil {
+		if err := c.Get(ctx, client.ObjectKey{Namespace: sampleNamespace, Name: sampleName}, ing); err == nil {
 			if _, ok := ing.Annotations["nginx.ingress.kubernetes.io/cors-allow-origin"]; ok == present {
 				return nil
 			}

@@ -73,7 +73,9 @@ func TestCheckGolden(t *testing.T) {
 			}
 			path := filepath.Join("testdata", tt.golden+".golden")
 			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+				// Git records golden files as 100644 whatever the mode on
+				// disk, and an existing file keeps its mode.
+				if err := os.WriteFile(path, []byte(got), 0o600); err != nil {
 					t.Fatal(err)
 				}
 				return
@@ -106,7 +108,7 @@ func TestCheckJSONIsOneDocument(t *testing.T) {
 	if decoder.More() {
 		t.Fatalf("standard output holds more than one JSON document:\n%s", out)
 	}
-	var verdicts []string
+	verdicts := make([]string, 0, len(reports))
 	for _, r := range reports {
 		verdicts = append(verdicts, fmt.Sprintf("%d %s valid=%v errors=%d warnings=%d", r.Document, r.Name, r.Valid, len(r.Errors), len(r.Warnings)))
 	}
@@ -185,8 +187,9 @@ func TestHumanMessage(t *testing.T) {
 
 func TestSplitDocuments(t *testing.T) {
 	input := "# comment\n---\na: 1\n--- # second\nb: 2\n---x: not a separator\n---\n"
-	var got []string
-	for _, doc := range splitDocuments([]byte(input)) {
+	docs := splitDocuments([]byte(input))
+	got := make([]string, 0, len(docs))
+	for _, doc := range docs {
 		got = append(got, fmt.Sprintf("%d:%q", doc.firstLine, doc.data))
 	}
 	want := []string{`1:"# comment\n"`, `3:"a: 1\n"`, `5:"b: 2\n---x: not a separator\n"`, `8:""`}

@@ -50,8 +50,7 @@ func ExitCode(err error) int {
 	if err == nil {
 		return ExitOK
 	}
-	var exit *ExitError
-	if errors.As(err, &exit) {
+	if exit, ok := errors.AsType[*ExitError](err); ok {
 		return exit.Code
 	}
 	return ExitUsage
@@ -61,8 +60,10 @@ func ExitCode(err error) int {
 // command's Execute, or "" when there is nothing left to print because the
 // command already reported.
 func ErrorMessage(err error) string {
-	var exit *ExitError
-	if err == nil || errors.As(err, &exit) && exit.Err == nil {
+	if err == nil {
+		return ""
+	}
+	if exit, ok := errors.AsType[*ExitError](err); ok && exit.Err == nil {
 		return ""
 	}
 	return err.Error()

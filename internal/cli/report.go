@@ -29,8 +29,8 @@ type checkCounts struct {
 // mix with what a CI system parses.
 type reporter struct {
 	format  string
-	out     io.Writer
-	errOut  io.Writer
+	out     *reportStream
+	errOut  *reportStream
 	counts  checkCounts
 	reports []policyReport
 }
@@ -39,7 +39,23 @@ type reporter struct {
 func newReporter(format string, out, errOut io.Writer) *reporter {
 	// Non-nil, so that JSON output is [] rather than null when no policy
 	// was found.
-	return &reporter{format: format, out: out, errOut: errOut, reports: []policyReport{}}
+	return &reporter{format: format, out: &reportStream{w: out}, errOut: &reportStream{w: errOut}, reports: []policyReport{}}
+}
+
+// reportStream is an output stream of the reporter. It keeps the first
+// write error, so that the reporter can print line after line and check
+// once, in finish, that everything it printed was written; after an error
+// it prints nothing more, since the stream has already lost a line.
+type reportStream struct {
+	w   io.Writer
+	err error
+}
+
+// printf prints to the stream unless an earlier write failed.
+func (s *reportStream) printf(format string, args ...any) {
+	if s.err == nil {
+		_, s.err = fmt.Fprintf(s.w, format, args...)
+	}
 }
 
 // policyReport is the JSON form of the verdict on one policy.
@@ -64,13 +80,13 @@ type fieldProblem struct {
 // inputError reports an input that could not be read or parsed.
 func (r *reporter) inputError(where string, err error) {
 	r.counts.inputErrors++
-	fmt.Fprintf(r.errOut, "%s: error: %v\n", where, err)
+	r.errOut.printf("%s: error: %v\n", where, err)
 }
 
 // skipped notes a document that was not checked, and why.
 func (r *reporter) skipped(where location, reason string) {
 	r.counts.skipped++
-	fmt.Fprintf(r.errOut, "%s: skipped: %s\n", where, reason)
+	r.errOut.printf("%s: skipped: %s\n", where, reason)
 }
 
 // policy reports the verdict on one checked policy.
@@ -101,26 +117,36 @@ func (r *reporter) policy(where location, obj *unstructured.Unstructured, result
 	}
 	for _, err := range result.Errors {
 		if path := fieldOf(err); path != "" {
-			fmt.Fprintf(r.out, "%s: %s: %s\n", where, path, humanMessage(err))
+			r.out.printf("%s: %s: %s\n", where, path, humanMessage(err))
 		} else {
-			fmt.Fprintf(r.out, "%s: %s\n", where, humanMessage(err))
+			r.out.printf("%s: %s\n", where, humanMessage(err))
 		}
 	}
 	for _, warning := range result.Warnings {
-		fmt.Fprintf(r.out, "%s: warning: %s\n", where, warning)
+		r.out.printf("%s: warning: %s\n", where, warning)
 	}
 }
 
-// finish prints the JSON document, if any, and the summary line.
+// finish prints the JSON document, if any, and the summary line. Its error
+// says that a write failed, so that the report the streams hold is
+// incomplete.
 func (r *reporter) finish() error {
 	if r.format == outputJSON {
-		encoder := json.NewEncoder(r.out)
+		// The array is all that standard output gets in JSON, so there is
+		// no earlier write error on it to respect.
+		encoder := json.NewEncoder(r.out.w)
 		encoder.SetIndent("", "  ")
 		if err := encoder.Encode(r.reports); err != nil {
 			return fmt.Errorf("writing the JSON report: %w", err)
 		}
 	}
-	fmt.Fprintln(r.errOut, r.counts.summary())
+	r.errOut.printf("%s\n", r.counts.summary())
+	if r.out.err != nil {
+		return fmt.Errorf("writing the report to standard output: %w", r.out.err)
+	}
+	if r.errOut.err != nil {
+		return fmt.Errorf("writing to standard error: %w", r.errOut.err)
+	}
 	return nil
 }
 

@@ -3,13 +3,14 @@ package corsrules
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
-	"github.com/kubecors/kubecors/api/v1alpha1"
+	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 )
 
 // Limits of a CorsPolicy spec, mirrored by the CRD's maxItems markers.
@@ -65,27 +66,26 @@ func (w *Warnings) add(path *field.Path, format string, args ...any) {
 }
 
 // ValidateCorsPolicy validates a CorsPolicy's spec as "spec".
-func ValidateCorsPolicy(p *v1alpha1.CorsPolicy) (field.ErrorList, Warnings) {
+func ValidateCorsPolicy(p *kubecorsv1alpha1.CorsPolicy) (field.ErrorList, Warnings) {
 	return ValidateSpec(&p.Spec, field.NewPath("spec"))
 }
 
 // ValidateSpec checks a CorsPolicySpec against every rule of CORS-RULES.md.
 // It returns the rule violations, which make the spec invalid, and the
 // warn-level findings, which do not.
-func ValidateSpec(spec *v1alpha1.CorsPolicySpec, path *field.Path) (field.ErrorList, Warnings) {
+func ValidateSpec(spec *kubecorsv1alpha1.CorsPolicySpec, path *field.Path) (field.ErrorList, Warnings) {
 	var errs field.ErrorList
-	var warns Warnings
 	credentials := spec.AllowCredentials != nil && *spec.AllowCredentials
 
 	errs = append(errs, validateTargets(spec, path)...)
 	errs = append(errs, validateOrigins(spec, credentials, path.Child("allowOrigins"))...)
 	methodErrs, methodWarns := validateMethods(spec.AllowMethods, credentials, path.Child("allowMethods"))
 	errs = append(errs, methodErrs...)
-	warns = append(warns, methodWarns...)
 	errs = append(errs, validateAllowHeaders(spec.AllowHeaders, credentials, path.Child("allowHeaders"))...)
 	exposeErrs, exposeWarns := validateExposeHeaders(spec.ExposeHeaders, credentials, path.Child("exposeHeaders"))
 	errs = append(errs, exposeErrs...)
-	warns = append(warns, exposeWarns...)
+	// Warnings come in the order of the fields they concern.
+	warns := slices.Concat(methodWarns, exposeWarns)
 	if spec.MaxAge != nil {
 		maxAge := path.Child("maxAge")
 		switch age := *spec.MaxAge; {
@@ -105,7 +105,7 @@ func ValidateSpec(spec *v1alpha1.CorsPolicySpec, path *field.Path) (field.ErrorL
 	return errs, warns
 }
 
-func validateTargets(spec *v1alpha1.CorsPolicySpec, path *field.Path) field.ErrorList {
+func validateTargets(spec *kubecorsv1alpha1.CorsPolicySpec, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if len(spec.TargetRefs) == 0 && spec.TargetSelector == nil {
 		errs = append(errs, field.Invalid(path, "", "set targetRefs, targetSelector or both: a policy that targets nothing has no effect"))
@@ -131,7 +131,7 @@ func validateTargets(spec *v1alpha1.CorsPolicySpec, path *field.Path) field.Erro
 }
 
 // TargetKey identifies a target reference: group, kind, name and section.
-func TargetKey(ref v1alpha1.PolicyTargetReference) string {
+func TargetKey(ref kubecorsv1alpha1.PolicyTargetReference) string {
 	section := ""
 	if ref.SectionName != nil {
 		section = *ref.SectionName
@@ -139,10 +139,10 @@ func TargetKey(ref v1alpha1.PolicyTargetReference) string {
 	return ref.Group + "/" + ref.Kind + "/" + ref.Name + "#" + section
 }
 
-func validateTargetRef(ref v1alpha1.PolicyTargetReference, path *field.Path) field.ErrorList {
+func validateTargetRef(ref kubecorsv1alpha1.PolicyTargetReference, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	groups := []string{v1alpha1.GroupNetworking, v1alpha1.GroupGateway}
-	kinds := []string{v1alpha1.KindIngress, v1alpha1.KindHTTPRoute}
+	groups := []string{kubecorsv1alpha1.GroupNetworking, kubecorsv1alpha1.GroupGateway}
+	kinds := []string{kubecorsv1alpha1.KindIngress, kubecorsv1alpha1.KindHTTPRoute}
 	if !sets.New(groups...).Has(ref.Group) {
 		errs = append(errs, field.NotSupported(path.Child("group"), ref.Group, groups))
 	}
@@ -152,21 +152,21 @@ func validateTargetRef(ref v1alpha1.PolicyTargetReference, path *field.Path) fie
 	if ref.Name == "" {
 		errs = append(errs, field.Required(path.Child("name"), "name the Ingress or HTTPRoute"))
 	}
-	ingress := ref.Group == v1alpha1.GroupNetworking && ref.Kind == v1alpha1.KindIngress
-	route := ref.Group == v1alpha1.GroupGateway && ref.Kind == v1alpha1.KindHTTPRoute
+	ingress := ref.Group == kubecorsv1alpha1.GroupNetworking && ref.Kind == kubecorsv1alpha1.KindIngress
+	route := ref.Group == kubecorsv1alpha1.GroupGateway && ref.Kind == kubecorsv1alpha1.KindHTTPRoute
 	if !ingress && !route {
 		errs = append(errs, field.Invalid(path, "", fmt.Sprintf(`kind %q is not in group %q: write group "networking.k8s.io" with kind "Ingress", or group "gateway.networking.k8s.io" with kind "HTTPRoute"`, ref.Kind, ref.Group)))
 	}
 	if ref.SectionName != nil && !sectionName.MatchString(*ref.SectionName) {
 		errs = append(errs, field.Invalid(path.Child("sectionName"), *ref.SectionName, fmt.Sprintf("%q is not a rule name: an HTTPRoute rule name is lowercase letters, digits, \"-\" and \".\", for example \"api-v1\"", *ref.SectionName)))
 	}
-	if ref.SectionName != nil && ref.Kind != v1alpha1.KindHTTPRoute {
+	if ref.SectionName != nil && ref.Kind != kubecorsv1alpha1.KindHTTPRoute {
 		errs = append(errs, field.Invalid(path, "", "sectionName selects a named rule of an HTTPRoute; an Ingress has no sections: remove sectionName"))
 	}
 	return errs
 }
 
-func validateOrigins(spec *v1alpha1.CorsPolicySpec, credentials bool, path *field.Path) field.ErrorList {
+func validateOrigins(spec *kubecorsv1alpha1.CorsPolicySpec, credentials bool, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	origins := spec.AllowOrigins
 	if len(origins) > MaxOrigins {
@@ -208,7 +208,7 @@ func validateOrigins(spec *v1alpha1.CorsPolicySpec, credentials bool, path *fiel
 	return errs
 }
 
-func validateMethods(methods []v1alpha1.HTTPMethod, credentials bool, path *field.Path) (field.ErrorList, Warnings) {
+func validateMethods(methods []kubecorsv1alpha1.HTTPMethod, credentials bool, path *field.Path) (field.ErrorList, Warnings) {
 	var errs field.ErrorList
 	var warns Warnings
 	if len(methods) > MaxMethods {
@@ -274,7 +274,7 @@ func isResponseOnlyHeader(lower string) bool {
 		lower == "access-control-max-age" || lower == "access-control-expose-headers"
 }
 
-func validateAllowHeaders(headers []v1alpha1.RequestHeaderName, credentials bool, path *field.Path) field.ErrorList {
+func validateAllowHeaders(headers []kubecorsv1alpha1.RequestHeaderName, credentials bool, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if len(headers) > MaxHeaders {
 		errs = append(errs, field.TooMany(path, len(headers), MaxHeaders))
@@ -302,7 +302,7 @@ func validateAllowHeaders(headers []v1alpha1.RequestHeaderName, credentials bool
 	return errs
 }
 
-func validateExposeHeaders(headers []v1alpha1.ResponseHeaderName, credentials bool, path *field.Path) (field.ErrorList, Warnings) {
+func validateExposeHeaders(headers []kubecorsv1alpha1.ResponseHeaderName, credentials bool, path *field.Path) (field.ErrorList, Warnings) {
 	var errs field.ErrorList
 	var warns Warnings
 	if len(headers) > MaxHeaders {
@@ -340,7 +340,7 @@ func btoi(b bool) int {
 // DataPlanes are the renderer names a DataPlaneMapping may name.
 var DataPlanes = []string{"ingress-nginx", "traefik", "haproxy-ingress"}
 
-func validateDataPlaneMappings(mappings []v1alpha1.DataPlaneMapping, path *field.Path) field.ErrorList {
+func validateDataPlaneMappings(mappings []kubecorsv1alpha1.DataPlaneMapping, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if len(mappings) > 8 {
 		errs = append(errs, field.TooMany(path, len(mappings), 8))

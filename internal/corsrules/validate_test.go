@@ -9,7 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
-	"github.com/kubecors/kubecors/api/v1alpha1"
+	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/internal/corsrules"
 	"github.com/kubecors/kubecors/internal/corsrules/corsrulestest"
 )
@@ -46,9 +46,9 @@ func TestValidateSpecCases(t *testing.T) {
 // reports paths under "spec", as the API server does, so that the table's
 // Field values hold for the webhook too.
 func TestValidateCorsPolicyRootsAtSpec(t *testing.T) {
-	p := &v1alpha1.CorsPolicy{Spec: v1alpha1.CorsPolicySpec{
-		TargetRefs:   []v1alpha1.PolicyTargetReference{{Group: v1alpha1.GroupNetworking, Kind: v1alpha1.KindIngress, Name: "web"}},
-		AllowOrigins: []v1alpha1.Origin{"https://app.example.com", "null"},
+	p := &kubecorsv1alpha1.CorsPolicy{Spec: kubecorsv1alpha1.CorsPolicySpec{
+		TargetRefs:   []kubecorsv1alpha1.PolicyTargetReference{{Group: kubecorsv1alpha1.GroupNetworking, Kind: kubecorsv1alpha1.KindIngress, Name: "web"}},
+		AllowOrigins: []kubecorsv1alpha1.Origin{"https://app.example.com", "null"},
 	}}
 	errs, _ := corsrules.ValidateCorsPolicy(p)
 	if !hasError(errs, "spec.allowOrigins[1]", `"null"`) {

@@ -8,7 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
-	"github.com/kubecors/kubecors/api/v1alpha1"
+	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/internal/corsrules"
 )
 
@@ -18,7 +18,7 @@ import (
 // CheckTyped) and its CRD to config/crd/bases; nothing else changes.
 var servedKinds = []servedKindVersion{
 	{
-		gvk:     v1alpha1.GroupVersion.WithKind("CorsPolicy"),
+		gvk:     kubecorsv1alpha1.GroupVersion.WithKind("CorsPolicy"),
 		webhook: typedWebhook(corsrules.ValidateCorsPolicy),
 	},
 }
@@ -52,8 +52,8 @@ func typedWebhook[T any, W ~[]string](validate func(*T) (field.ErrorList, W)) we
 // newScheme registers the Go types of the kubecors API, for CheckTyped.
 func newScheme() (*runtime.Scheme, error) {
 	scheme := runtime.NewScheme()
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
-		return nil, fmt.Errorf("policycheck: registering %s: %w", v1alpha1.GroupVersion, err)
+	if err := kubecorsv1alpha1.AddToScheme(scheme); err != nil {
+		return nil, fmt.Errorf("policycheck: registering %s: %w", kubecorsv1alpha1.GroupVersion, err)
 	}
 	return scheme, nil
 }

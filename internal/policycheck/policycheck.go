@@ -22,7 +22,7 @@ import (
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
-	"github.com/kubecors/kubecors/api/v1alpha1"
+	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/config/crd"
 )
 
@@ -118,10 +118,10 @@ func asSent(obj *unstructured.Unstructured) (*unstructured.Unstructured, error) 
 	return &unstructured.Unstructured{Object: content}, nil
 }
 
-// CheckTyped checks a typed object of an API kind kubecors serves, such as a
-// *v1alpha1.CorsPolicy built in a test, as if it had been written to a file
-// and applied; its apiVersion and kind may be unset. The error is for an
-// object of a Go type that is not a kubecors API type.
+// CheckTyped checks a typed object of an API kind kubecors serves, such as
+// a *kubecorsv1alpha1.CorsPolicy built in a test, as if it had been written
+// to a file and applied; its apiVersion and kind may be unset. The error is
+// for an object of a Go type that is not a kubecors API type.
 func (c *Checker) CheckTyped(obj runtime.Object) (Result, error) {
 	gvks, _, err := c.scheme.ObjectKinds(obj)
 	if err != nil {
@@ -139,7 +139,7 @@ func (c *Checker) CheckTyped(obj runtime.Object) (Result, error) {
 // CheckCorsPolicy checks a typed CorsPolicy, as CheckTyped does. It is the
 // entry point of the envtest agreement test, which compares this verdict
 // with a real API server's on the same table of policies.
-func (c *Checker) CheckCorsPolicy(p *v1alpha1.CorsPolicy) (Result, error) {
+func (c *Checker) CheckCorsPolicy(p *kubecorsv1alpha1.CorsPolicy) (Result, error) {
 	return c.CheckTyped(p)
 }
 

@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kubecors/kubecors/api/v1alpha1"
+	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/config/crd"
 )
 
@@ -49,7 +49,11 @@ func newTestChecker(t *testing.T) *Checker {
 }
 
 func errorStrings(errs field.ErrorList) []string {
-	var s []string
+	if len(errs) == 0 {
+		// nil, as the cases that expect no error leave wantErrors unset.
+		return nil
+	}
+	s := make([]string, 0, len(errs))
 	for _, err := range errs {
 		s = append(s, err.Error())
 	}
@@ -347,11 +351,11 @@ func TestCheckDefaultsBeforeTheWebhook(t *testing.T) {
 
 func TestCheckTyped(t *testing.T) {
 	c := newTestChecker(t)
-	policy := &v1alpha1.CorsPolicy{
+	policy := &kubecorsv1alpha1.CorsPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"},
-		Spec: v1alpha1.CorsPolicySpec{
-			TargetRefs:   []v1alpha1.PolicyTargetReference{{Group: v1alpha1.GroupNetworking, Kind: v1alpha1.KindIngress, Name: "web"}},
-			AllowOrigins: []v1alpha1.Origin{"https://app.example.com"},
+		Spec: kubecorsv1alpha1.CorsPolicySpec{
+			TargetRefs:   []kubecorsv1alpha1.PolicyTargetReference{{Group: kubecorsv1alpha1.GroupNetworking, Kind: kubecorsv1alpha1.KindIngress, Name: "web"}},
+			AllowOrigins: []kubecorsv1alpha1.Origin{"https://app.example.com"},
 		},
 	}
 	got, err := c.CheckCorsPolicy(policy)
@@ -362,7 +366,7 @@ func TestCheckTyped(t *testing.T) {
 		t.Error("CheckCorsPolicy modified its argument")
 	}
 
-	policy.Spec.AllowOrigins = []v1alpha1.Origin{"https://*.github.io"}
+	policy.Spec.AllowOrigins = []kubecorsv1alpha1.Origin{"https://*.github.io"}
 	got, err = c.CheckCorsPolicy(policy)
 	if err != nil {
 		t.Fatalf("CheckCorsPolicy: %v", err)

@@ -10,7 +10,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubecors/kubecors/api/v1alpha1"
+	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 )
 
 // Case is one validation case of the shared table.
@@ -18,7 +18,7 @@ type Case struct {
 	// Name says why the case exists, e.g. "origin/suffix match evilexample.com is not under *.example.com".
 	Name string
 	// Spec is the CorsPolicy spec under test. Give every case a valid target (targetRefs to an Ingress named "web") unless the case is about targets.
-	Spec v1alpha1.CorsPolicySpec
+	Spec kubecorsv1alpha1.CorsPolicySpec
 	// Valid says whether the spec must be accepted.
 	Valid bool
 	// Field is, for an invalid case, the field path of the expected error, e.g. "spec.allowOrigins[1]" or "spec.allowOrigins".
@@ -58,18 +58,18 @@ const (
 )
 
 // option changes the base spec built by spec.
-type option func(*v1alpha1.CorsPolicySpec)
+type option func(*kubecorsv1alpha1.CorsPolicySpec)
 
 // spec builds a valid policy and applies opts to it. The base targets the
 // Ingress "web", allows one https origin and sets allowCredentials and
 // maxAge explicitly: the API server defaults them (false and 5), and the
 // rules must see the same object the server does.
-func spec(opts ...option) v1alpha1.CorsPolicySpec {
-	s := v1alpha1.CorsPolicySpec{
-		TargetRefs:       []v1alpha1.PolicyTargetReference{ingress("web")},
-		AllowOrigins:     []v1alpha1.Origin{"https://app.example.com"},
-		AllowCredentials: ptr(false),
-		MaxAge:           ptr[int32](5),
+func spec(opts ...option) kubecorsv1alpha1.CorsPolicySpec {
+	s := kubecorsv1alpha1.CorsPolicySpec{
+		TargetRefs:       []kubecorsv1alpha1.PolicyTargetReference{webIngress()},
+		AllowOrigins:     []kubecorsv1alpha1.Origin{"https://app.example.com"},
+		AllowCredentials: new(false),
+		MaxAge:           new(int32(5)),
 	}
 	for _, opt := range opts {
 		opt(&s)
@@ -77,98 +77,97 @@ func spec(opts ...option) v1alpha1.CorsPolicySpec {
 	return s
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // origins replaces allowOrigins.
 func origins(os ...string) option {
-	return func(s *v1alpha1.CorsPolicySpec) {
+	return func(s *kubecorsv1alpha1.CorsPolicySpec) {
 		s.AllowOrigins = nil
 		for _, o := range os {
-			s.AllowOrigins = append(s.AllowOrigins, v1alpha1.Origin(o))
+			s.AllowOrigins = append(s.AllowOrigins, kubecorsv1alpha1.Origin(o))
 		}
 	}
 }
 
 // methods sets allowMethods.
 func methods(ms ...string) option {
-	return func(s *v1alpha1.CorsPolicySpec) {
+	return func(s *kubecorsv1alpha1.CorsPolicySpec) {
 		for _, m := range ms {
-			s.AllowMethods = append(s.AllowMethods, v1alpha1.HTTPMethod(m))
+			s.AllowMethods = append(s.AllowMethods, kubecorsv1alpha1.HTTPMethod(m))
 		}
 	}
 }
 
 // allowHeaders sets allowHeaders.
 func allowHeaders(hs ...string) option {
-	return func(s *v1alpha1.CorsPolicySpec) {
+	return func(s *kubecorsv1alpha1.CorsPolicySpec) {
 		for _, h := range hs {
-			s.AllowHeaders = append(s.AllowHeaders, v1alpha1.RequestHeaderName(h))
+			s.AllowHeaders = append(s.AllowHeaders, kubecorsv1alpha1.RequestHeaderName(h))
 		}
 	}
 }
 
 // exposeHeaders sets exposeHeaders.
 func exposeHeaders(hs ...string) option {
-	return func(s *v1alpha1.CorsPolicySpec) {
+	return func(s *kubecorsv1alpha1.CorsPolicySpec) {
 		for _, h := range hs {
-			s.ExposeHeaders = append(s.ExposeHeaders, v1alpha1.ResponseHeaderName(h))
+			s.ExposeHeaders = append(s.ExposeHeaders, kubecorsv1alpha1.ResponseHeaderName(h))
 		}
 	}
 }
 
-// creds sets allowCredentials.
-func creds(on bool) option {
-	return func(s *v1alpha1.CorsPolicySpec) { s.AllowCredentials = ptr(on) }
+// creds sets allowCredentials: true; the base spec has it false.
+func creds() option {
+	return func(s *kubecorsv1alpha1.CorsPolicySpec) { s.AllowCredentials = new(true) }
 }
 
 // maxAge sets maxAge.
 func maxAge(seconds int32) option {
-	return func(s *v1alpha1.CorsPolicySpec) { s.MaxAge = ptr(seconds) }
+	return func(s *kubecorsv1alpha1.CorsPolicySpec) { s.MaxAge = new(seconds) }
 }
 
 // insecureOrigins sets the dangerouslyAllowInsecureOrigins opt-in.
 func insecureOrigins() option {
-	return func(s *v1alpha1.CorsPolicySpec) { s.DangerouslyAllowInsecureOrigins = true }
+	return func(s *kubecorsv1alpha1.CorsPolicySpec) { s.DangerouslyAllowInsecureOrigins = true }
 }
 
 // publicSuffixWildcards sets the dangerouslyAllowPublicSuffixWildcards
 // opt-in.
 func publicSuffixWildcards() option {
-	return func(s *v1alpha1.CorsPolicySpec) { s.DangerouslyAllowPublicSuffixWildcards = true }
+	return func(s *kubecorsv1alpha1.CorsPolicySpec) { s.DangerouslyAllowPublicSuffixWildcards = true }
 }
 
 // targets replaces targetRefs; with no argument the policy has none.
-func targets(refs ...v1alpha1.PolicyTargetReference) option {
-	return func(s *v1alpha1.CorsPolicySpec) { s.TargetRefs = refs }
+func targets(refs ...kubecorsv1alpha1.PolicyTargetReference) option {
+	return func(s *kubecorsv1alpha1.CorsPolicySpec) { s.TargetRefs = refs }
 }
 
 // selector sets targetSelector; a nil map gives the empty selector {},
 // which selects every target of the namespace.
 func selector(matchLabels map[string]string) option {
-	return func(s *v1alpha1.CorsPolicySpec) {
+	return func(s *kubecorsv1alpha1.CorsPolicySpec) {
 		s.TargetSelector = &metav1.LabelSelector{MatchLabels: matchLabels}
 	}
 }
 
 // ref is a target reference written out in full, for the cases that get
 // group or kind wrong on purpose.
-func ref(group, kind, name string) v1alpha1.PolicyTargetReference {
-	return v1alpha1.PolicyTargetReference{Group: group, Kind: kind, Name: name}
+func ref(group, kind, name string) kubecorsv1alpha1.PolicyTargetReference {
+	return kubecorsv1alpha1.PolicyTargetReference{Group: group, Kind: kind, Name: name}
 }
 
-// ingress references the Ingress name.
-func ingress(name string) v1alpha1.PolicyTargetReference {
-	return ref(v1alpha1.GroupNetworking, v1alpha1.KindIngress, name)
+// webIngress references the Ingress "web", the target of every case that
+// is not about targets.
+func webIngress() kubecorsv1alpha1.PolicyTargetReference {
+	return ref(kubecorsv1alpha1.GroupNetworking, kubecorsv1alpha1.KindIngress, "web")
 }
 
 // route references the HTTPRoute name.
-func route(name string) v1alpha1.PolicyTargetReference {
-	return ref(v1alpha1.GroupGateway, v1alpha1.KindHTTPRoute, name)
+func route(name string) kubecorsv1alpha1.PolicyTargetReference {
+	return ref(kubecorsv1alpha1.GroupGateway, kubecorsv1alpha1.KindHTTPRoute, name)
 }
 
 // section narrows r to its rule (or, wrongly, section) called name.
-func section(r v1alpha1.PolicyTargetReference, name string) v1alpha1.PolicyTargetReference {
-	r.SectionName = ptr(name)
+func section(r kubecorsv1alpha1.PolicyTargetReference, name string) kubecorsv1alpha1.PolicyTargetReference {
+	r.SectionName = new(name)
 	return r
 }
 
@@ -183,8 +182,8 @@ func numbered(format string, n int) []string {
 }
 
 // manyRoutes returns n distinct HTTPRoute references.
-func manyRoutes(n int) []v1alpha1.PolicyTargetReference {
-	refs := make([]v1alpha1.PolicyTargetReference, n)
+func manyRoutes(n int) []kubecorsv1alpha1.PolicyTargetReference {
+	refs := make([]kubecorsv1alpha1.PolicyTargetReference, n)
 	for i, name := range numbered("web-%d", n) {
 		refs[i] = route(name)
 	}
@@ -332,28 +331,28 @@ var Cases = []Case{
 	{Name: "any-origin/* alone without credentials is accepted", Spec: spec(origins("*")), Valid: true},
 	{Name: "any-origin/* with another origin is rejected", Spec: spec(origins("*", "https://app.example.com")), Field: "spec.allowOrigins",
 		Message: `"*" (any origin) must be the only entry: remove the other origins, or replace "*" with the origins you trust`},
-	{Name: "any-origin/* with credentials is rejected", Spec: spec(origins("*"), creds(true)), Field: "spec.allowOrigins",
+	{Name: "any-origin/* with credentials is rejected", Spec: spec(origins("*"), creds()), Field: "spec.allowOrigins",
 		Message: `"*" cannot be used with allowCredentials: true: a credentialed response to any origin lets every website read your users' data; list the trusted origins instead, for example "https://app.example.com"`},
 
 	// Rule 8: credentials need https, except on loopback.
-	{Name: "credentials/https origin with credentials is accepted", Spec: spec(creds(true)), Valid: true},
-	{Name: "credentials/subdomain wildcard over https with credentials is accepted", Spec: spec(origins("https://*.example.com"), creds(true)), Valid: true},
-	{Name: "credentials/http origin with credentials is rejected", Spec: spec(origins("https://app.example.com", "http://app.example.com"), creds(true)), Field: "spec.allowOrigins",
+	{Name: "credentials/https origin with credentials is accepted", Spec: spec(creds()), Valid: true},
+	{Name: "credentials/subdomain wildcard over https with credentials is accepted", Spec: spec(origins("https://*.example.com"), creds()), Valid: true},
+	{Name: "credentials/http origin with credentials is rejected", Spec: spec(origins("https://app.example.com", "http://app.example.com"), creds()), Field: "spec.allowOrigins",
 		Message: insecureFix},
-	{Name: "credentials/http subdomain wildcard with credentials is rejected", Spec: spec(origins("http://*.example.com"), creds(true)), Field: "spec.allowOrigins", Message: insecureFix},
-	{Name: "credentials/http IPv4 that is not 127.0.0.1 with credentials is rejected", Spec: spec(origins("http://192.168.0.10"), creds(true)), Field: "spec.allowOrigins", Message: insecureFix},
-	{Name: "credentials/http 127.0.0.2 is not one of the loopback hosts and is rejected", Spec: spec(origins("http://127.0.0.2"), creds(true)), Field: "spec.allowOrigins", Message: insecureFix},
-	{Name: "credentials/http localhost.example.com only starts like localhost and is rejected", Spec: spec(origins("http://localhost.example.com"), creds(true)), Field: "spec.allowOrigins", Message: insecureFix},
-	{Name: "credentials/http localhost with credentials is accepted", Spec: spec(origins("http://localhost"), creds(true)), Valid: true},
-	{Name: "credentials/http localhost with a port and credentials is accepted", Spec: spec(origins("http://localhost:3000"), creds(true)), Valid: true},
-	{Name: "credentials/http localhost:* with credentials is accepted", Spec: spec(origins("http://localhost:*"), creds(true)), Valid: true},
-	{Name: "credentials/http 127.0.0.1 with credentials is accepted", Spec: spec(origins("http://127.0.0.1"), creds(true)), Valid: true},
-	{Name: "credentials/http 127.0.0.1 with a port and credentials is accepted", Spec: spec(origins("http://127.0.0.1:8080"), creds(true)), Valid: true},
-	{Name: "credentials/http 127.0.0.1:* with credentials is accepted", Spec: spec(origins("http://127.0.0.1:*"), creds(true)), Valid: true},
-	{Name: "credentials/http [::1] with credentials is accepted", Spec: spec(origins("http://[::1]"), creds(true)), Valid: true},
-	{Name: "credentials/http [::1] with a port and credentials is accepted", Spec: spec(origins("http://[::1]:8080"), creds(true)), Valid: true},
-	{Name: "credentials/http [::1]:* with credentials is accepted", Spec: spec(origins("http://[::1]:*"), creds(true)), Valid: true},
-	{Name: "credentials/http origin with credentials is accepted with a warning under dangerouslyAllowInsecureOrigins", Spec: spec(origins("http://app.example.com"), creds(true), insecureOrigins()), Valid: true, Warning: insecureOptIn},
+	{Name: "credentials/http subdomain wildcard with credentials is rejected", Spec: spec(origins("http://*.example.com"), creds()), Field: "spec.allowOrigins", Message: insecureFix},
+	{Name: "credentials/http IPv4 that is not 127.0.0.1 with credentials is rejected", Spec: spec(origins("http://192.168.0.10"), creds()), Field: "spec.allowOrigins", Message: insecureFix},
+	{Name: "credentials/http 127.0.0.2 is not one of the loopback hosts and is rejected", Spec: spec(origins("http://127.0.0.2"), creds()), Field: "spec.allowOrigins", Message: insecureFix},
+	{Name: "credentials/http localhost.example.com only starts like localhost and is rejected", Spec: spec(origins("http://localhost.example.com"), creds()), Field: "spec.allowOrigins", Message: insecureFix},
+	{Name: "credentials/http localhost with credentials is accepted", Spec: spec(origins("http://localhost"), creds()), Valid: true},
+	{Name: "credentials/http localhost with a port and credentials is accepted", Spec: spec(origins("http://localhost:3000"), creds()), Valid: true},
+	{Name: "credentials/http localhost:* with credentials is accepted", Spec: spec(origins("http://localhost:*"), creds()), Valid: true},
+	{Name: "credentials/http 127.0.0.1 with credentials is accepted", Spec: spec(origins("http://127.0.0.1"), creds()), Valid: true},
+	{Name: "credentials/http 127.0.0.1 with a port and credentials is accepted", Spec: spec(origins("http://127.0.0.1:8080"), creds()), Valid: true},
+	{Name: "credentials/http 127.0.0.1:* with credentials is accepted", Spec: spec(origins("http://127.0.0.1:*"), creds()), Valid: true},
+	{Name: "credentials/http [::1] with credentials is accepted", Spec: spec(origins("http://[::1]"), creds()), Valid: true},
+	{Name: "credentials/http [::1] with a port and credentials is accepted", Spec: spec(origins("http://[::1]:8080"), creds()), Valid: true},
+	{Name: "credentials/http [::1]:* with credentials is accepted", Spec: spec(origins("http://[::1]:*"), creds()), Valid: true},
+	{Name: "credentials/http origin with credentials is accepted with a warning under dangerouslyAllowInsecureOrigins", Spec: spec(origins("http://app.example.com"), creds(), insecureOrigins()), Valid: true, Warning: insecureOptIn},
 	{Name: "credentials/the insecure opt-in warns even when nothing needs it", Spec: spec(insecureOrigins()), Valid: true, Warning: insecureOptIn},
 
 	// Rule 9: duplicates and the origin limit.
@@ -364,7 +363,7 @@ var Cases = []Case{
 	// Methods.
 	{Name: "methods/standard methods are accepted", Spec: spec(methods("GET", "PUT", "DELETE", "PATCH")), Valid: true},
 	{Name: "methods/custom token PURGE is accepted", Spec: spec(methods("PURGE")), Valid: true},
-	{Name: "methods/WebDAV method with credentials is accepted", Spec: spec(methods("PROPFIND"), creds(true)), Valid: true},
+	{Name: "methods/WebDAV method with credentials is accepted", Spec: spec(methods("PROPFIND"), creds()), Valid: true},
 	{Name: "methods/method of 32 characters is accepted", Spec: spec(methods(strings.Repeat("M", 32))), Valid: true},
 	{Name: "methods/method of 33 characters is rejected for its length", Spec: spec(methods(strings.Repeat("M", 33))), Field: "spec.allowMethods[0]", Message: "32"},
 	{Name: "methods/* alone without credentials is accepted", Spec: spec(methods("*")), Valid: true},
@@ -380,7 +379,7 @@ var Cases = []Case{
 	{Name: "methods/exact duplicate is rejected", Spec: spec(methods("PUT", "PUT")), Field: "spec.allowMethods[1]", Message: `Duplicate value: "PUT"`},
 	{Name: "methods/* with another method is rejected", Spec: spec(methods("*", "PUT")), Field: "spec.allowMethods",
 		Message: `"*" (any method) must be the only entry: remove the other methods, or replace "*" with the methods you need`},
-	{Name: "methods/* with credentials is rejected", Spec: spec(methods("*"), creds(true)), Field: "spec.allowMethods",
+	{Name: "methods/* with credentials is rejected", Spec: spec(methods("*"), creds()), Field: "spec.allowMethods",
 		Message: `"*" cannot be used with allowCredentials: true: browsers then read it as a method literally named "*"; list the methods instead, for example ["GET", "PUT", "DELETE"]`},
 
 	// Request headers.
@@ -390,7 +389,7 @@ var Cases = []Case{
 	{Name: "allowHeaders/* with lowercase authorization is accepted because names are case-insensitive", Spec: spec(allowHeaders("authorization", "*")), Valid: true},
 	{Name: "allowHeaders/* with another header is rejected", Spec: spec(allowHeaders("*", "X-Request-Id")), Field: "spec.allowHeaders",
 		Message: `"*" (any header) may only be combined with "Authorization", which "*" never covers: remove the other headers`},
-	{Name: "allowHeaders/* with credentials is rejected", Spec: spec(allowHeaders("*"), creds(true)), Field: "spec.allowHeaders",
+	{Name: "allowHeaders/* with credentials is rejected", Spec: spec(allowHeaders("*"), creds()), Field: "spec.allowHeaders",
 		Message: `"*" cannot be used with allowCredentials: true: browsers then read it as a header literally named "*"; list the headers instead, for example ["Content-Type", "Authorization"]`},
 	{Name: "allowHeaders/forbidden Cookie is rejected", Spec: spec(allowHeaders("Cookie")), Field: "spec.allowHeaders[0]", Message: `"Cookie" ` + forbiddenReq},
 	{Name: "allowHeaders/forbidden host is rejected in any case", Spec: spec(allowHeaders("X-Request-Id", "host")), Field: "spec.allowHeaders[1]", Message: `"host" ` + forbiddenReq},
@@ -426,7 +425,7 @@ var Cases = []Case{
 	{Name: "exposeHeaders/name with a space is not a token", Spec: spec(exposeHeaders("X Total")), Field: "spec.exposeHeaders[0]", Message: `"X Total" ` + notHeaderName},
 	{Name: "exposeHeaders/* with another header is rejected", Spec: spec(exposeHeaders("*", "X-Request-Id")), Field: "spec.exposeHeaders",
 		Message: `"*" (every response header) must be the only entry: remove the other headers, or replace "*" with the headers pages need`},
-	{Name: "exposeHeaders/* with credentials is rejected", Spec: spec(exposeHeaders("*"), creds(true)), Field: "spec.exposeHeaders",
+	{Name: "exposeHeaders/* with credentials is rejected", Spec: spec(exposeHeaders("*"), creds()), Field: "spec.exposeHeaders",
 		Message: `"*" cannot be used with allowCredentials: true: browsers then read it as a header literally named "*"; list the headers pages need instead, for example ["X-Request-Id"]`},
 	{Name: "exposeHeaders/65 headers are more than 64 and are rejected", Spec: spec(exposeHeaders(numbered("X-Custom-%d", 65)...)), Field: "spec.exposeHeaders", Message: "must have at most 64 items"},
 
@@ -447,20 +446,20 @@ var Cases = []Case{
 	{Name: "targets/invalid label key in targetSelector is rejected", Spec: spec(targets(), selector(map[string]string{"bad key!": "web"})), Field: "spec.targetSelector.matchLabels", Message: `"bad key!"`},
 	{Name: "targets/HTTPRoute target is accepted", Spec: spec(targets(route("web"))), Valid: true},
 	{Name: "targets/sectionName on an HTTPRoute is accepted", Spec: spec(targets(section(route("web"), "api"))), Valid: true},
-	{Name: "targets/sectionName on an Ingress is rejected", Spec: spec(targets(section(ingress("web"), "api"))), Field: "spec.targetRefs[0]",
+	{Name: "targets/sectionName on an Ingress is rejected", Spec: spec(targets(section(webIngress(), "api"))), Field: "spec.targetRefs[0]",
 		Message: "sectionName selects a named rule of an HTTPRoute; an Ingress has no sections: remove sectionName"},
 	{Name: "targets/sectionName that is not a DNS name is rejected", Spec: spec(targets(section(route("web"), "Rule_1"))), Field: "spec.targetRefs[0].sectionName", Message: `"Rule_1"`},
-	{Name: "targets/kind HTTPRoute in group networking.k8s.io is rejected", Spec: spec(targets(ref(v1alpha1.GroupNetworking, v1alpha1.KindHTTPRoute, "web"))), Field: "spec.targetRefs[0]",
+	{Name: "targets/kind HTTPRoute in group networking.k8s.io is rejected", Spec: spec(targets(ref(kubecorsv1alpha1.GroupNetworking, kubecorsv1alpha1.KindHTTPRoute, "web"))), Field: "spec.targetRefs[0]",
 		Message: `kind "HTTPRoute" is not in group "networking.k8s.io": ` + wrongPairing},
-	{Name: "targets/kind Ingress in group gateway.networking.k8s.io is rejected", Spec: spec(targets(ref(v1alpha1.GroupGateway, v1alpha1.KindIngress, "web"))), Field: "spec.targetRefs[0]",
+	{Name: "targets/kind Ingress in group gateway.networking.k8s.io is rejected", Spec: spec(targets(ref(kubecorsv1alpha1.GroupGateway, kubecorsv1alpha1.KindIngress, "web"))), Field: "spec.targetRefs[0]",
 		Message: `kind "Ingress" is not in group "gateway.networking.k8s.io": ` + wrongPairing},
-	{Name: "targets/kind Service is not a supported target", Spec: spec(targets(ref(v1alpha1.GroupNetworking, "Service", "web"))), Field: "spec.targetRefs[0].kind", Message: `Unsupported value: "Service"`},
-	{Name: "targets/duplicate reference is rejected", Spec: spec(targets(ingress("web"), ingress("web"))), Field: "spec.targetRefs",
+	{Name: "targets/kind Service is not a supported target", Spec: spec(targets(ref(kubecorsv1alpha1.GroupNetworking, "Service", "web"))), Field: "spec.targetRefs[0].kind", Message: `Unsupported value: "Service"`},
+	{Name: "targets/duplicate reference is rejected", Spec: spec(targets(webIngress(), webIngress())), Field: "spec.targetRefs",
 		Message: "each target may be listed once: remove the duplicate reference"},
 	{Name: "targets/duplicate HTTPRoute section is rejected", Spec: spec(targets(section(route("web"), "api"), section(route("web"), "api"))), Field: "spec.targetRefs", Message: "each target may be listed once"},
 	{Name: "targets/two sections of one HTTPRoute are distinct targets and are accepted", Spec: spec(targets(section(route("web"), "api"), section(route("web"), "static"))), Valid: true},
 	{Name: "targets/a whole HTTPRoute and one of its sections are distinct references and are accepted", Spec: spec(targets(route("web"), section(route("web"), "api"))), Valid: true},
-	{Name: "targets/an Ingress and an HTTPRoute of the same name are distinct targets and are accepted", Spec: spec(targets(ingress("web"), route("web"))), Valid: true},
+	{Name: "targets/an Ingress and an HTTPRoute of the same name are distinct targets and are accepted", Spec: spec(targets(webIngress(), route("web"))), Valid: true},
 	{Name: "targets/16 targetRefs are accepted", Spec: spec(targets(manyRoutes(16)...)), Valid: true},
 	{Name: "targets/17 targetRefs are more than 16 and are rejected", Spec: spec(targets(manyRoutes(17)...)), Field: "spec.targetRefs", Message: "must have at most 16 items"},
 }

@@ -68,7 +68,7 @@ var _ = Describe("CorsPolicy admission", func() {
 			By("the offline checker agrees with the API server")
 			Expect(offline.Valid()).To(Equal(err == nil), "checker errors: %v; server: %v", offline.Errors, err)
 			if err != nil {
-				var offlineFields []string
+				offlineFields := make([]string, 0, len(offline.Errors))
 				for _, e := range offline.Errors {
 					offlineFields = append(offlineFields, e.Field)
 				}

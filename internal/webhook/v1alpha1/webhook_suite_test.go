@@ -68,6 +68,10 @@ func (w *warningRecorder) take() []string {
 
 var _ = BeforeSuite(func() {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+	// The machines running the suites are small and shared: give the
+	// controller time to react rather than fail on a busy moment.
+	SetDefaultEventuallyTimeout(20 * time.Second)
+	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
 	ctx, cancel = context.WithCancel(context.TODO())
 
 	scheme := runtime.NewScheme()
