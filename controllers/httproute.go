@@ -27,10 +27,6 @@ const (
 	// kubecors finds its own filters again and tells them from the user's.
 	AnnotationFilters = "kubecors.io/filters"
 
-	// traefikGatewayController is the controllerName of Traefik's
-	// GatewayClasses.
-	traefikGatewayController = "traefik.io/gateway-controller"
-
 	// featureHTTPRouteCORS is the GatewayClass supported feature of
 	// implementations that honour the standard CORS filter.
 	featureHTTPRouteCORS = "HTTPRouteCORS"
@@ -118,12 +114,12 @@ func chooseMechanism(parents []routeParent) (routeMechanism, string) {
 		switch {
 		case p.problem != "":
 			problems = append(problems, p.problem)
-		case !p.cors && p.controller != traefikGatewayController:
+		case !p.cors && p.controller != render.GatewayControllerTraefik:
 			noCORS = append(noCORS, p.String())
 			notTraefik = append(notTraefik, p.String())
 		case !p.cors:
 			noCORS = append(noCORS, p.String())
-		case p.controller != traefikGatewayController:
+		case p.controller != render.GatewayControllerTraefik:
 			notTraefik = append(notTraefik, p.String())
 		}
 	}
@@ -185,7 +181,7 @@ func (r *CorsPolicyReconciler) reconcileRoute(ctx context.Context, policy *kubec
 		res.reason, res.message = kubecorsv1alpha1.ReasonUnsupportedDataPlane, problem
 		return res, nil
 	case mechanismCORSFilter:
-		res.dataPlane = "gateway-api"
+		res.dataPlane = render.RendererGatewayAPI
 		cfg := render.RenderHTTPRouteCORS(p)
 		f, ok := cfg.RouteFilter()
 		if !ok {

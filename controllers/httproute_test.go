@@ -15,6 +15,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
+	"github.com/kubecors/kubecors/internal/render"
 )
 
 // gatewayClass creates a GatewayClass once and sets the features its
@@ -123,7 +124,7 @@ var (
 var _ = Describe("Programming HTTPRoutes", func() {
 	BeforeEach(func() {
 		gatewayClass("cors-capable", "example.com/gateway", "HTTPRoute", "HTTPRouteCORS")
-		gatewayClass("traefik", traefikGatewayController, "HTTPRoute")
+		gatewayClass("traefik", render.GatewayControllerTraefik, "HTTPRoute")
 		gatewayClass("plain", "example.com/plain-gateway", "HTTPRoute")
 	})
 
@@ -254,7 +255,8 @@ var _ = Describe("Programming HTTPRoutes", func() {
 			// What Argo CD or Flux does on a sync without ignoreDifferences:
 			// server-side apply the manifest from Git, forcing ownership.
 			manifest := &unstructured.Unstructured{}
-			manifest.SetGroupVersionKind(gatewayv1.GroupVersion.WithKind("HTTPRoute"))
+			manifest.SetAPIVersion(gatewayv1.GroupVersion.String())
+			manifest.SetKind("HTTPRoute")
 			manifest.SetNamespace(ns)
 			manifest.SetName("api")
 			spec, err := json.Marshal(original.Spec)

@@ -96,8 +96,10 @@ func (c HTTPRouteCORSConfig) RouteFilter() (gatewayv1.HTTPRouteFilter, bool) {
 // origin without a port means the scheme's default port; a leading "*." is
 // a greedy match of any number of labels to its left, and the "." after it
 // is literal, so "https://*.example.com" matches one or more labels in
-// front of example.com and never example.com itself, exactly as a policy's
-// "*." does. Where the filter says "*" and credentials are off, a gateway
+// front of example.com and never example.com itself, as a policy's "*."
+// does. (One gap remains: the greedy "*" also matches labels that
+// corsrules does not take for host names, such as "a_b", which browsers
+// do send; TestGatewayModelAgreesWithCorsrules records it.) Where the filter says "*" and credentials are off, a gateway
 // may answer "*" or echo the request's Origin, method or headers; both
 // readings must stay within the policy. Everything the filter cannot say is
 // left out and reported, never widened:
