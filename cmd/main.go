@@ -178,6 +178,14 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 
+	if err := (&controllers.ClusterCorsPolicyReconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("kubecors"),
+	}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	controllers.RegisterMetrics(mgr.GetClient())
+
 	webhookErr := make(chan error, 1)
 	if webhooksEnabled {
 		// The webhook server can only start once its certificate exists, so

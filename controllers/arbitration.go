@@ -39,10 +39,22 @@ func policiesTargeting(ctx context.Context, c client.Reader, kind string, obj cl
 	return policies, nil
 }
 
+// LabelDefaultOf marks a CorsPolicy that kubecors keeps for a
+// ClusterCorsPolicy's defaultPolicy; its value is the ClusterCorsPolicy's
+// name.
+const LabelDefaultOf = "kubecors.io/default-of"
+
+// isDefault reports whether a policy is a ClusterCorsPolicy's default.
+func isDefault(p *kubecorsv1alpha1.CorsPolicy) bool {
+	_, ok := p.Labels[LabelDefaultOf]
+	return ok
+}
+
 // governingPolicy decides which of the policies targeting an object
-// configures it: the oldest valid one that is not being deleted (creation
-// time, then name). The order never depends on which policy reconciles
-// first, so two policies cannot take turns.
+// configures it: a namespace's own policies before the defaults of
+// ClusterCorsPolicies, then the oldest valid one that is not being deleted
+// (creation time, then name). The order never depends on which policy
+// reconciles first, so two policies cannot take turns.
 func governingPolicy(ctx context.Context, c client.Reader, kind string, obj client.Object) (*kubecorsv1alpha1.CorsPolicy, error) {
 	policies, err := policiesTargeting(ctx, c, kind, obj)
 	if err != nil {
@@ -56,6 +68,12 @@ func governingPolicy(ctx context.Context, c client.Reader, kind string, obj clie
 		return nil, nil
 	}
 	oldest := slices.MinFunc(policies, func(a, b kubecorsv1alpha1.CorsPolicy) int {
+		if da, db := isDefault(&a), isDefault(&b); da != db {
+			if db {
+				return -1
+			}
+			return 1
+		}
 		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
 			if a.CreationTimestamp.Before(&b.CreationTimestamp) {
 				return -1

@@ -16,22 +16,29 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
+	"github.com/kubecors/kubecors/internal/clusterpolicy"
 	"github.com/kubecors/kubecors/internal/corsrules"
 	"github.com/kubecors/kubecors/internal/render"
 )
 
 // finalizer keeps a policy until kubecors has removed what it wrote for it.
 const finalizer = "kubecors.io/cleanup"
+
+// reasonOverridden marks, internally, a target of a ClusterCorsPolicy's
+// default that a namespace's own policy governs; it never reaches status.
+const reasonOverridden = "Overridden"
 
 // CorsPolicyReconciler reconciles CorsPolicy objects.
 type CorsPolicyReconciler struct {
@@ -47,7 +54,7 @@ type CorsPolicyReconciler struct {
 	gateway gatewayAPI
 }
 
-// +kubebuilder:rbac:groups=kubecors.io,resources=corspolicies,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=kubecors.io,resources=corspolicies,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=kubecors.io,resources=corspolicies/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=kubecors.io,resources=corspolicies/finalizers,verbs=update
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;patch
@@ -75,10 +82,13 @@ func (r *CorsPolicyReconciler) reconcileNormal(ctx context.Context, policy *kube
 			return err
 		}
 	}
-	invalid, _ := corsrules.ValidateCorsPolicy(policy)
+	verdict, err := r.judgePolicy(ctx, policy)
+	if err != nil {
+		return err
+	}
 	var results []targetResult
 	programmed := map[string]bool{}
-	if len(invalid) == 0 {
+	if !verdict.blocking {
 		targets, err := r.resolveTargets(ctx, policy)
 		if err != nil {
 			return err
@@ -91,13 +101,30 @@ func (r *CorsPolicyReconciler) reconcileNormal(ctx context.Context, policy *kube
 			if res.programmed() {
 				programmed[targetIndexKey(t.ref.Kind, t.ref.Name)] = true
 			}
-			results = append(results, res)
+			if res.reason != reasonOverridden {
+				results = append(results, res)
+			}
 		}
 	}
 	if err := r.cleanupTargets(ctx, policy, programmed); err != nil {
 		return err
 	}
-	return r.writeStatus(ctx, policy, desiredStatus(policy, invalid, results, metav1.Now()))
+	return r.writeStatus(ctx, policy, desiredStatus(policy, verdict, results, metav1.Now()))
+}
+
+// judgePolicy checks a policy against the rules and the ClusterCorsPolicies
+// selecting its namespace; a policy stored before a rule was tightened is
+// judged again on every reconcile.
+func (r *CorsPolicyReconciler) judgePolicy(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy) (acceptance, error) {
+	invalid, _ := corsrules.ValidateCorsPolicy(policy)
+	if len(invalid) > 0 {
+		return judge(invalid, nil), nil
+	}
+	ccps, err := clusterpolicy.Selecting(ctx, r.Client, policy.Namespace)
+	if err != nil {
+		return acceptance{}, err
+	}
+	return judge(nil, clusterpolicy.Evaluate(ccps, &policy.Spec)), nil
 }
 
 // reconcileDelete removes what kubecors wrote for the policy, then lets
@@ -234,6 +261,12 @@ func (r *CorsPolicyReconciler) reconcileTarget(ctx context.Context, policy *kube
 	if err != nil {
 		return res, err
 	}
+	if winner != nil && winner.Name != policy.Name && isDefault(policy) && !isDefault(winner) {
+		// The namespace's own policy takes precedence over a default; the
+		// default does not list the target at all.
+		res.reason = reasonOverridden
+		return res, nil
+	}
 	if winner != nil && winner.Name != policy.Name {
 		res.reason = kubecorsv1alpha1.ReasonConflicted
 		res.message = fmt.Sprintf("CorsPolicy %q is older and already governs %s %q; the oldest policy wins (creation time, then name)",
@@ -298,14 +331,15 @@ func (r *CorsPolicyReconciler) writeStatus(ctx context.Context, policy *kubecors
 		return nil
 	}
 	before := policy.DeepCopy()
-	wasAccepted := isTrue(policy.Status.Conditions, kubecorsv1alpha1.ConditionAccepted)
+	prevAccepted := *findCondition(policy.Status.Conditions, kubecorsv1alpha1.ConditionAccepted)
 	policy.Status = status
 	if err := r.Status().Patch(ctx, policy, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
 		return err
 	}
-	if accepted := isTrue(status.Conditions, kubecorsv1alpha1.ConditionAccepted); !accepted && (wasAccepted || len(before.Status.Conditions) == 0) {
-		r.Recorder.Eventf(policy, nil, corev1.EventTypeWarning, kubecorsv1alpha1.ReasonInvalid, "Validate",
-			"%s", findCondition(status.Conditions, kubecorsv1alpha1.ConditionAccepted).Message)
+	// One event each time the verdict against the policy changes.
+	if cond := findCondition(status.Conditions, kubecorsv1alpha1.ConditionAccepted); cond.Status != metav1.ConditionTrue &&
+		(cond.Reason != prevAccepted.Reason || cond.Message != prevAccepted.Message) {
+		r.Recorder.Eventf(policy, nil, corev1.EventTypeWarning, cond.Reason, "Validate", "%s", cond.Message)
 	}
 	r.targetEvents(policy, before.Status.Targets, status.Targets)
 	logf.FromContext(ctx).V(1).Info("Status updated", "programmed", status.ProgrammedTargets)
@@ -319,10 +353,6 @@ func findCondition(conds []metav1.Condition, t string) *metav1.Condition {
 		}
 	}
 	return &metav1.Condition{}
-}
-
-func isTrue(conds []metav1.Condition, t string) bool {
-	return findCondition(conds, t).Status == metav1.ConditionTrue
 }
 
 // SetupWithManager registers the indexes and watches of the controller.
@@ -348,6 +378,9 @@ func (r *CorsPolicyReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Ma
 		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(r.ingressToCorsPolicies)).
 		Watches(&networkingv1.IngressClass{}, handler.EnqueueRequestsFromMapFunc(r.ingressClassToCorsPolicies)).
 		Watches(&kubecorsv1alpha1.CorsPolicy{}, handler.EnqueueRequestsFromMapFunc(r.corsPolicyToCompetingPolicies)).
+		Watches(&kubecorsv1alpha1.ClusterCorsPolicy{}, handler.EnqueueRequestsFromMapFunc(r.clusterCorsPolicyToCorsPolicies)).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.namespaceToCorsPolicies),
+			builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		Named("corspolicy").
 		Build(r)
 	if err != nil {
@@ -439,4 +472,31 @@ func (r *CorsPolicyReconciler) targetEvents(policy *kubecorsv1alpha1.CorsPolicy,
 		}
 		r.Recorder.Eventf(policy, nil, eventType, cond.Reason, "Program", "%s %s: %s", t.TargetRef.Kind, t.TargetRef.Name, t.Message)
 	}
+}
+
+// clusterCorsPolicyToCorsPolicies re-judges every CorsPolicy when a
+// ClusterCorsPolicy changes: its selector may now cover any namespace, and
+// the change is rare enough for a full list.
+func (r *CorsPolicyReconciler) clusterCorsPolicyToCorsPolicies(ctx context.Context, _ client.Object) []reconcile.Request {
+	return r.policiesIn(ctx)
+}
+
+// namespaceToCorsPolicies re-judges the CorsPolicies of a namespace whose
+// labels changed, as it may have moved into or out of a
+// ClusterCorsPolicy's selector.
+func (r *CorsPolicyReconciler) namespaceToCorsPolicies(ctx context.Context, obj client.Object) []reconcile.Request {
+	return r.policiesIn(ctx, client.InNamespace(obj.GetName()))
+}
+
+func (r *CorsPolicyReconciler) policiesIn(ctx context.Context, opts ...client.ListOption) []reconcile.Request {
+	policies := &kubecorsv1alpha1.CorsPolicyList{}
+	if err := r.List(ctx, policies, opts...); err != nil {
+		logf.FromContext(ctx).Error(err, "Listing policies failed")
+		return nil
+	}
+	requests := make([]reconcile.Request, 0, len(policies.Items))
+	for i := range policies.Items {
+		requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&policies.Items[i])})
+	}
+	return requests
 }

@@ -2,12 +2,14 @@ package controllers
 
 import (
 	"fmt"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
+	"github.com/kubecors/kubecors/internal/clusterpolicy"
 	"github.com/kubecors/kubecors/internal/corsrules"
 )
 
@@ -22,18 +24,51 @@ type targetResult struct {
 
 func (t targetResult) programmed() bool { return t.reason == kubecorsv1alpha1.ReasonProgrammed }
 
-// desiredStatus computes a policy's status from its validation errors and
-// per-target results. Conditions keep their LastTransitionTime when their
-// status does not change, so an unchanged policy yields an equal status.
-func desiredStatus(policy *kubecorsv1alpha1.CorsPolicy, invalid field.ErrorList, targets []targetResult, now metav1.Time) kubecorsv1alpha1.CorsPolicyStatus {
+// acceptance is the verdict on a policy's spec: its own rules and the
+// ClusterCorsPolicies that select its namespace.
+type acceptance struct {
+	// reason is Accepted, Invalid or ClusterPolicyViolation.
+	reason  string
+	message string
+	// blocking is true when the policy must not be programmed: it is
+	// invalid or breaks an Enforce-mode ClusterCorsPolicy. Audit-mode
+	// findings make a policy not accepted without blocking it.
+	blocking bool
+}
+
+// judge combines the rule violations and the ClusterCorsPolicy findings.
+func judge(invalid field.ErrorList, findings []clusterpolicy.Finding) acceptance {
+	switch {
+	case len(invalid) > 0:
+		return acceptance{reason: kubecorsv1alpha1.ReasonInvalid, message: invalid.ToAggregate().Error(), blocking: true}
+	case len(findings) > 0:
+		parts := make([]string, 0, len(findings))
+		blocking := false
+		for _, f := range findings {
+			mode := "enforced: not programmed"
+			if !f.Enforced() {
+				mode = "audit: still programmed"
+			}
+			parts = append(parts, fmt.Sprintf("%s (%s)", f.String(), mode))
+			blocking = blocking || f.Enforced()
+		}
+		return acceptance{reason: kubecorsv1alpha1.ReasonClusterPolicyViolation, message: strings.Join(parts, "; "), blocking: blocking}
+	}
+	return acceptance{reason: kubecorsv1alpha1.ReasonAccepted, message: "the policy passed every rule"}
+}
+
+// desiredStatus computes a policy's status from the verdict on its spec
+// and per-target results. Conditions keep their LastTransitionTime when
+// their status does not change, so an unchanged policy yields an equal
+// status.
+func desiredStatus(policy *kubecorsv1alpha1.CorsPolicy, verdict acceptance, targets []targetResult, now metav1.Time) kubecorsv1alpha1.CorsPolicyStatus {
 	status := *policy.Status.DeepCopy()
 	gen := policy.Generation
 
 	accepted := metav1.Condition{Type: kubecorsv1alpha1.ConditionAccepted, Status: metav1.ConditionTrue,
-		Reason: kubecorsv1alpha1.ReasonAccepted, Message: "the policy passed every rule", ObservedGeneration: gen, LastTransitionTime: now}
-	if len(invalid) > 0 {
-		accepted.Status, accepted.Reason = metav1.ConditionFalse, kubecorsv1alpha1.ReasonInvalid
-		accepted.Message = truncate(invalid.ToAggregate().Error())
+		Reason: verdict.reason, Message: truncate(verdict.message), ObservedGeneration: gen, LastTransitionTime: now}
+	if verdict.reason != kubecorsv1alpha1.ReasonAccepted {
+		accepted.Status = metav1.ConditionFalse
 	}
 	meta.SetStatusCondition(&status.Conditions, accepted)
 
@@ -52,16 +87,16 @@ func desiredStatus(policy *kubecorsv1alpha1.CorsPolicy, invalid field.ErrorList,
 		status.Targets = append(status.Targets, entry)
 	}
 	status.ProgrammedTargets = fmt.Sprintf("%d/%d", programmed, len(targets))
-	meta.SetStatusCondition(&status.Conditions, summary(len(invalid) > 0, targets, programmed, gen, now))
+	meta.SetStatusCondition(&status.Conditions, summary(verdict.blocking, targets, programmed, gen, now))
 	return status
 }
 
 // summary is the policy-level Programmed condition.
-func summary(invalid bool, targets []targetResult, programmed int, gen int64, now metav1.Time) metav1.Condition {
+func summary(blocked bool, targets []targetResult, programmed int, gen int64, now metav1.Time) metav1.Condition {
 	cond := metav1.Condition{Type: kubecorsv1alpha1.ConditionProgrammed, Status: metav1.ConditionFalse, ObservedGeneration: gen, LastTransitionTime: now}
 	switch {
-	case invalid:
-		cond.Reason, cond.Message = kubecorsv1alpha1.ReasonNotAccepted, "the policy is not accepted, so nothing is programmed"
+	case blocked:
+		cond.Reason, cond.Message = kubecorsv1alpha1.ReasonNotAccepted, "the policy is not accepted, so nothing is programmed (see the Accepted condition)"
 	case len(targets) == 0:
 		cond.Reason, cond.Message = kubecorsv1alpha1.ReasonNoTargets, "no Ingress or HTTPRoute matches targetRefs or targetSelector"
 	case programmed == len(targets):

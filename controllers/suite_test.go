@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -41,6 +42,8 @@ var (
 	scheme    *runtime.Scheme
 	// managerWrites counts the mutating requests the manager sends.
 	managerWrites atomic.Int64
+	// routeWrites counts those that write HTTPRoutes.
+	routeWrites atomic.Int64
 	// stopManager stops the running manager and waits for it.
 	stopManager func()
 )
@@ -58,6 +61,9 @@ func (c countWrites) RoundTrip(req *http.Request) (*http.Response, error) {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 	default:
 		managerWrites.Add(1)
+		if strings.Contains(req.URL.Path, "/httproutes/") {
+			routeWrites.Add(1)
+		}
 	}
 	return c.next.RoundTrip(req)
 }
@@ -82,6 +88,11 @@ func startManager() func() {
 		Recorder:  mgr.GetEventRecorder("kubecors"),
 		Renderers: renderers,
 	}).SetupWithManager(mgrCtx, mgr)).To(Succeed())
+	Expect((&ClusterCorsPolicyReconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("kubecors"),
+	}).SetupWithManager(mgr)).To(Succeed())
+	RegisterMetrics(mgr.GetClient())
 	done := make(chan struct{})
 	go func() {
 		defer GinkgoRecover()

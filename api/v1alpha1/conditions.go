@@ -74,3 +74,8 @@ const (
 // part of the policy, and writing what remains would fall back to the data
 // plane's permissive defaults; nothing is written.
 const ReasonRefused = "Refused"
+
+// ReasonClusterPolicyViolation means the policy breaks a rule of a
+// ClusterCorsPolicy that selects its namespace; the message names the
+// ClusterCorsPolicy and the rule.
+const ReasonClusterPolicyViolation = "ClusterPolicyViolation"

@@ -1,5 +1,7 @@
 // Package v1alpha1 contains the kubecors.io/v1alpha1 API: CorsPolicy, a
-// namespaced declaration of the CORS behaviour of Ingresses and HTTPRoutes.
+// namespaced declaration of the CORS behaviour of Ingresses and HTTPRoutes,
+// and ClusterCorsPolicy, the rules a platform team sets for the
+// CorsPolicies of many namespaces.
 //
 // +kubebuilder:object:generate=true
 // +groupName=kubecors.io
@@ -30,6 +32,8 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 	scheme.AddKnownTypes(GroupVersion,
 		&CorsPolicy{},
 		&CorsPolicyList{},
+		&ClusterCorsPolicy{},
+		&ClusterCorsPolicyList{},
 	)
 	metav1.AddToGroupVersion(scheme, GroupVersion)
 	return nil

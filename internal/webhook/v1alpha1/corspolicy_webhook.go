@@ -4,21 +4,33 @@ package v1alpha1
 
 import (
 	"context"
+	"fmt"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
+	"github.com/kubecors/kubecors/internal/clusterpolicy"
 	"github.com/kubecors/kubecors/internal/corsrules"
 )
 
-// SetupCorsPolicyWebhookWithManager registers the CorsPolicy validating
-// webhook with the manager's webhook server.
+// +kubebuilder:rbac:groups=kubecors.io,resources=clustercorspolicies,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+
+// SetupCorsPolicyWebhookWithManager registers the CorsPolicy and
+// ClusterCorsPolicy validating webhooks with the manager's webhook server.
 func SetupCorsPolicyWebhookWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewWebhookManagedBy(mgr, &kubecorsv1alpha1.CorsPolicy{}).
-		WithValidator(&CorsPolicyValidator{}).
+	if err := ctrl.NewWebhookManagedBy(mgr, &kubecorsv1alpha1.CorsPolicy{}).
+		WithValidator(&CorsPolicyValidator{Reader: mgr.GetClient()}).
+		Complete(); err != nil {
+		return err
+	}
+	return ctrl.NewWebhookManagedBy(mgr, &kubecorsv1alpha1.ClusterCorsPolicy{}).
+		WithValidator(&ClusterCorsPolicyValidator{}).
 		Complete()
 }
 
@@ -30,14 +42,18 @@ func SetupCorsPolicyWebhookWithManager(mgr ctrl.Manager) error {
 // +kubebuilder:webhook:path=/validate-kubecors-io-v1alpha1-corspolicy,mutating=false,failurePolicy=fail,sideEffects=None,groups=kubecors.io,resources=corspolicies,verbs=create;update,versions=v1alpha1,name=vcorspolicy-v1alpha1.kubecors.io,admissionReviewVersions=v1
 
 // CorsPolicyValidator validates CorsPolicies at admission with the rules
-// of package corsrules.
-type CorsPolicyValidator struct{}
+// of package corsrules and the ClusterCorsPolicies that select their
+// namespace.
+type CorsPolicyValidator struct {
+	// Reader reads ClusterCorsPolicies and Namespaces.
+	Reader client.Reader
+}
 
 var _ admission.Validator[*kubecorsv1alpha1.CorsPolicy] = &CorsPolicyValidator{}
 
 // ValidateCreate rejects a new policy that breaks a rule.
-func (v *CorsPolicyValidator) ValidateCreate(_ context.Context, p *kubecorsv1alpha1.CorsPolicy) (admission.Warnings, error) {
-	return validate(p)
+func (v *CorsPolicyValidator) ValidateCreate(ctx context.Context, p *kubecorsv1alpha1.CorsPolicy) (admission.Warnings, error) {
+	return v.validate(ctx, p)
 }
 
 // ValidateUpdate rejects an update that changes the spec into one that
@@ -46,11 +62,11 @@ func (v *CorsPolicyValidator) ValidateCreate(_ context.Context, p *kubecorsv1alp
 // leave the spec alone (labels, annotations, finalizers) and updates of an
 // object being deleted are always allowed: a stored policy that no longer
 // passes must still be cleaned up and released by its finalizer.
-func (v *CorsPolicyValidator) ValidateUpdate(_ context.Context, oldP, p *kubecorsv1alpha1.CorsPolicy) (admission.Warnings, error) {
+func (v *CorsPolicyValidator) ValidateUpdate(ctx context.Context, oldP, p *kubecorsv1alpha1.CorsPolicy) (admission.Warnings, error) {
 	if p.DeletionTimestamp != nil || equality.Semantic.DeepEqual(oldP.Spec, p.Spec) {
 		return nil, nil
 	}
-	return validate(p)
+	return v.validate(ctx, p)
 }
 
 // ValidateDelete allows every deletion: removing a policy only removes
@@ -59,8 +75,25 @@ func (v *CorsPolicyValidator) ValidateDelete(_ context.Context, _ *kubecorsv1alp
 	return nil, nil
 }
 
-func validate(p *kubecorsv1alpha1.CorsPolicy) (admission.Warnings, error) {
+// validate applies the rules, then, for a policy that passes them, the
+// ClusterCorsPolicies selecting its namespace: an Enforce finding rejects
+// the policy, naming the ClusterCorsPolicy and the rule; an Audit finding
+// is a warning.
+func (v *CorsPolicyValidator) validate(ctx context.Context, p *kubecorsv1alpha1.CorsPolicy) (admission.Warnings, error) {
 	errs, warnings := corsrules.ValidateCorsPolicy(p)
+	if len(errs) == 0 && v.Reader != nil {
+		ccps, err := clusterpolicy.Selecting(ctx, v.Reader, p.Namespace)
+		if err != nil {
+			return nil, apierrors.NewInternalError(fmt.Errorf("reading the ClusterCorsPolicies: %w", err))
+		}
+		for _, f := range clusterpolicy.Evaluate(ccps, &p.Spec) {
+			if f.Enforced() {
+				errs = append(errs, field.Forbidden(field.NewPath(f.Field), f.Detail()))
+			} else {
+				warnings = append(warnings, f.String()+" (audit mode: admitted, reported)")
+			}
+		}
+	}
 	if len(errs) == 0 {
 		return admission.Warnings(warnings), nil
 	}

@@ -8,6 +8,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -120,5 +121,54 @@ var _ = Describe("CorsPolicy admission", func() {
 			ContainSubstring(`spec.exposeHeaders[0]: "Content-Type" is a CORS-safelisted response header`),
 			ContainSubstring("spec.maxAge: 9000 seconds is above Chromium's cap of 7200"),
 		))
+	})
+
+	It("rejects a policy that breaks an Enforce ClusterCorsPolicy, naming it and the rule, and warns for Audit ones", func() {
+		Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "prod", Labels: map[string]string{"env": "prod"}}})).To(Succeed())
+		for _, ccp := range []*kubecorsv1alpha1.ClusterCorsPolicy{
+			{ObjectMeta: metav1.ObjectMeta{Name: "corp-origins"}, Spec: kubecorsv1alpha1.ClusterCorsPolicySpec{
+				NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"env": "prod"}},
+				Mode:              kubecorsv1alpha1.ModeEnforce,
+				Rules:             kubecorsv1alpha1.ClusterCorsRules{AllowedOrigins: []kubecorsv1alpha1.Origin{"https://*.corp.example.com"}},
+			}},
+			{ObjectMeta: metav1.ObjectMeta{Name: "no-cookies"}, Spec: kubecorsv1alpha1.ClusterCorsPolicySpec{
+				Mode:  kubecorsv1alpha1.ModeAudit,
+				Rules: kubecorsv1alpha1.ClusterCorsRules{ForbidCredentials: true},
+			}},
+		} {
+			Expect(k8sClient.Create(ctx, ccp)).To(Succeed())
+			DeferCleanup(func() { _ = k8sClient.Delete(ctx, ccp) })
+		}
+		policy := func(name string, origin kubecorsv1alpha1.Origin) *kubecorsv1alpha1.CorsPolicy {
+			return &kubecorsv1alpha1.CorsPolicy{
+				ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "prod"},
+				Spec: kubecorsv1alpha1.CorsPolicySpec{
+					TargetRefs:       []kubecorsv1alpha1.PolicyTargetReference{{Group: "networking.k8s.io", Kind: "Ingress", Name: "web"}},
+					AllowOrigins:     []kubecorsv1alpha1.Origin{origin},
+					AllowCredentials: new(true),
+				},
+			}
+		}
+		Eventually(func() error { return k8sClient.Create(ctx, policy("outside", "https://app.example.com")) }).Should(MatchError(SatisfyAll(
+			ContainSubstring(`spec.allowOrigins[0]: Forbidden: ClusterCorsPolicy "corp-origins" rules.allowedOrigins: "https://app.example.com"`),
+			ContainSubstring("https://*.corp.example.com"),
+		)))
+
+		warnings.take()
+		Expect(k8sClient.Create(ctx, policy("inside", "https://app.corp.example.com"))).To(Succeed())
+		Expect(warnings.take()).To(ContainElement(SatisfyAll(
+			ContainSubstring(`ClusterCorsPolicy "no-cookies" rules.forbidCredentials`),
+			ContainSubstring("audit mode: admitted, reported"),
+		)))
+	})
+
+	It("validates ClusterCorsPolicies with the same origin rules", func() {
+		err := k8sClient.Create(ctx, &kubecorsv1alpha1.ClusterCorsPolicy{
+			ObjectMeta: metav1.ObjectMeta{Name: "pages"},
+			Spec: kubecorsv1alpha1.ClusterCorsPolicySpec{Rules: kubecorsv1alpha1.ClusterCorsRules{
+				AllowedOrigins: []kubecorsv1alpha1.Origin{"https://*.github.io"},
+			}},
+		})
+		Expect(err).To(MatchError(ContainSubstring(`"https://*.github.io" matches every site under the public suffix "github.io"`)))
 	})
 })
