@@ -17,8 +17,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/recorder"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/internal/clusterpolicy"
@@ -223,9 +223,5 @@ func (r *ClusterCorsPolicyReconciler) allClusterCorsPolicies(ctx context.Context
 		logf.FromContext(ctx).Error(err, "Listing ClusterCorsPolicies failed")
 		return nil
 	}
-	requests := make([]reconcile.Request, 0, len(ccps.Items))
-	for i := range ccps.Items {
-		requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&ccps.Items[i])})
-	}
-	return requests
+	return requestsFor(ccps.Items)
 }

@@ -403,10 +403,7 @@ func (r *CorsPolicyReconciler) targetToCorsPolicies(ctx context.Context, kind st
 	if err != nil {
 		logf.FromContext(ctx).Error(err, "Listing policies of a target failed", "kind", kind, "target", client.ObjectKeyFromObject(obj))
 	}
-	var requests []reconcile.Request
-	for _, p := range policies {
-		requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&p)})
-	}
+	requests := requestsFor(policies)
 	if name, ok := obj.GetAnnotations()[AnnotationPolicy]; ok {
 		requests = append(requests, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}})
 	}
@@ -494,9 +491,17 @@ func (r *CorsPolicyReconciler) policiesIn(ctx context.Context, opts ...client.Li
 		logf.FromContext(ctx).Error(err, "Listing policies failed")
 		return nil
 	}
-	requests := make([]reconcile.Request, 0, len(policies.Items))
-	for i := range policies.Items {
-		requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&policies.Items[i])})
+	return requestsFor(policies.Items)
+}
+
+// requestsFor turns listed objects into reconcile requests.
+func requestsFor[T any, PT interface {
+	*T
+	client.Object
+}](items []T) []reconcile.Request {
+	requests := make([]reconcile.Request, 0, len(items))
+	for i := range items {
+		requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(PT(&items[i]))})
 	}
 	return requests
 }
