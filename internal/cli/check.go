@@ -3,6 +3,8 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -28,14 +30,24 @@ func newCheckCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	o := &checkOptions{streams: streams}
 	cmd := &cobra.Command{
 		Use:   "check -f FILENAME",
-		Short: "Validate CorsPolicy files offline, as the API server and the kubecors webhook would",
-		Long: `Validate CorsPolicy files without a cluster.
+		Short: "Validate CorsPolicy and ClusterCorsPolicy files offline, as the API server and the kubecors webhook would",
+		Long: `Validate CorsPolicy and ClusterCorsPolicy files without a cluster.
 
-Each CorsPolicy is checked as "kubectl apply" would have it checked: strict
+Each policy is checked as "kubectl apply" would have it checked: strict
 decoding (unknown fields are errors), the CRD's defaults, metadata, OpenAPI
 schema, list types and CEL rules, then, only if all of these pass, the rules
 of the kubecors validating webhook. Documents of other kinds are skipped with
 a note on standard error.
+
+When the input holds ClusterCorsPolicies, each valid CorsPolicy is also
+checked against every valid ClusterCorsPolicy that selects its namespace
+(a policy without namespace is in "default"): breaking an Enforce-mode rule
+is an error, breaking an Audit-mode rule a warning, each naming the
+ClusterCorsPolicy and the rule. Namespace labels come from the Namespace
+documents of the input, plus the kubernetes.io/metadata.name label every
+namespace has; when a namespaceSelector needs labels the input does not
+give, a note says that the ClusterCorsPolicy could not be evaluated for that
+namespace.
 
 Problems are printed one per line as FILE:DOCUMENT: FIELD: MESSAGE, and
 warnings as FILE:DOCUMENT: warning: FIELD: MESSAGE. Documents are counted
@@ -54,7 +66,10 @@ parsed.`,
   kubectl cors check -f deploy/ -o json
 
   # Check what a template renders
-  helm template ./chart | kubectl cors check -f -`,
+  helm template ./chart | kubectl cors check -f -
+
+  # Check policies against the cluster-wide rules, as admission would
+  kubectl cors check -f policies/ -f cluster-rules/`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				// cobra would call the file an unknown command.
@@ -95,21 +110,27 @@ func (o *checkOptions) validate() error {
 	return nil
 }
 
-// run checks every document of every input and reports as it goes. The
-// returned error carries the exit code; the problems are already printed.
+// run checks every document of every input, then judges the valid
+// CorsPolicies against the ClusterCorsPolicies of the input, and reports.
+// Reporting waits for the whole input, because a ClusterCorsPolicy may
+// come after the policies it applies to (-f policies/ -f cluster-rules/);
+// the order of the report is still the order of the input. The returned
+// error carries the exit code; the problems are already printed.
 func (o *checkOptions) run() error {
 	checker, err := policycheck.New()
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
-	r := newReporter(o.output, o.streams.Out, o.streams.ErrOut)
+	var docs []checkedDocument
 	visitInputs(o.filenames, o.streams.In, func(name string, data []byte, err error) {
 		if err != nil {
-			r.inputError(name, err)
+			docs = append(docs, checkedDocument{input: name, err: err})
 			return
 		}
-		checkFile(checker, r, name, data)
+		docs = append(docs, checkFile(checker, name, data)...)
 	})
+	r := newReporter(o.output, o.streams.Out, o.streams.ErrOut)
+	reportDocuments(r, docs)
 	if err := r.finish(); err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
@@ -122,8 +143,22 @@ func (o *checkOptions) run() error {
 	return nil
 }
 
-// checkFile checks every document of one file.
-func checkFile(checker *policycheck.Checker, r *reporter, name string, data []byte) {
+// checkedDocument is one document of the input, or one input that could
+// not be read, with what check found.
+type checkedDocument struct {
+	// input names what could not be read or parsed (a file or FILE:DOC)
+	// when err is set.
+	input string
+	err   error
+
+	where  location
+	obj    *unstructured.Unstructured
+	result policycheck.Result
+}
+
+// checkFile checks every document of one file on its own.
+func checkFile(checker *policycheck.Checker, name string, data []byte) []checkedDocument {
+	var docs []checkedDocument
 	index := 0
 	for _, raw := range splitDocuments(data) {
 		doc := parseDocument(raw)
@@ -133,22 +168,92 @@ func checkFile(checker *policycheck.Checker, r *reporter, name string, data []by
 		index++
 		where := location{file: name, document: index}
 		if doc.err != nil {
-			r.inputError(where.String(), doc.err)
+			docs = append(docs, checkedDocument{input: where.String(), err: doc.err})
 			continue
 		}
 		content, ok := doc.content.(map[string]any)
 		if !ok {
-			r.skipped(where, fmt.Sprintf("not a Kubernetes object: the document is a %s, not a mapping", jsonKind(doc.content)))
+			docs = append(docs, checkedDocument{where: where, result: policycheck.Result{
+				Skipped: fmt.Sprintf("not a Kubernetes object: the document is a %s, not a mapping", jsonKind(doc.content)),
+			}})
 			continue
 		}
 		obj := &unstructured.Unstructured{Object: content}
-		result := checker.Check(obj)
-		if result.Skipped != "" {
-			r.skipped(where, result.Skipped)
-			continue
-		}
-		r.policy(where, obj, result)
+		docs = append(docs, checkedDocument{where: where, obj: obj, result: checker.Check(obj)})
 	}
+	return docs
+}
+
+// reportDocuments reports every document in input order. When the input
+// holds ClusterCorsPolicies, each valid CorsPolicy is also judged against
+// those that select its namespace, as the kubecors webhook would judge it:
+// Enforce-mode breaches are errors, Audit-mode ones warnings.
+func reportDocuments(r *reporter, docs []checkedDocument) {
+	cluster := clusterOf(r, docs)
+	// Each ClusterCorsPolicy that cannot be evaluated for a namespace is
+	// noted once, at the first policy of that namespace.
+	type pair struct{ clusterCorsPolicy, namespace string }
+	noted := map[pair]bool{}
+	for _, doc := range docs {
+		switch {
+		case doc.err != nil:
+			r.inputError(doc.input, doc.err)
+		case doc.result.Skipped != "":
+			reason := doc.result.Skipped
+			if doc.obj != nil && policycheck.IsNamespace(doc.obj) && cluster.HasClusterCorsPolicies() {
+				reason += "; its labels are used to select ClusterCorsPolicies"
+			}
+			r.skipped(doc.where, reason)
+		case policycheck.IsCorsPolicy(doc.obj) && doc.result.Valid() && cluster.HasClusterCorsPolicies():
+			verdict, err := cluster.Evaluate(doc.result.Stored)
+			if err != nil {
+				r.inputError(doc.where.String(), err)
+				continue
+			}
+			result := doc.result
+			result.Errors = append(result.Errors, verdict.Errors...)
+			result.Warnings = append(slices.Clip(result.Warnings), verdict.Warnings...)
+			r.policy(doc.where, doc.obj, result)
+			for _, u := range verdict.Unevaluated {
+				key := pair{u.ClusterCorsPolicy, u.Namespace}
+				if !noted[key] {
+					noted[key] = true
+					r.unevaluated(doc.where, u)
+				}
+			}
+		default:
+			r.policy(doc.where, doc.obj, doc.result)
+		}
+	}
+}
+
+// clusterOf gathers what the input says about the cluster: the valid
+// ClusterCorsPolicies (an invalid one would not exist in a cluster, and is
+// reported on its own) and the labels of the Namespace documents.
+func clusterOf(r *reporter, docs []checkedDocument) *policycheck.Cluster {
+	cluster := &policycheck.Cluster{}
+	for _, doc := range docs {
+		switch {
+		case doc.obj == nil:
+		case policycheck.IsNamespace(doc.obj):
+			cluster.AddNamespace(doc.obj)
+		case policycheck.IsClusterCorsPolicy(doc.obj) && doc.result.Valid():
+			if err := cluster.AddClusterCorsPolicy(doc.result.Stored); err != nil {
+				// A valid object that does not decode is a defect of
+				// kubecors; the verdict cannot be trusted.
+				r.inputError(doc.where.String(), err)
+			}
+		}
+	}
+	return cluster
+}
+
+// unevaluated notes that a ClusterCorsPolicy could not be evaluated for a
+// namespace. It is a note, not an error: the input lacks what the cluster
+// knows, and guessing either way would be wrong.
+func (r *reporter) unevaluated(where location, u policycheck.Unevaluated) {
+	r.errOut.printf("%s: note: ClusterCorsPolicy %q could not be evaluated for namespace %q: its namespaceSelector needs the label %s, which the input does not give; add the Namespace %q document to the input to check against it\n",
+		where, u.ClusterCorsPolicy, u.Namespace, strings.Join(u.Labels, ", "), u.Namespace)
 }
 
 // jsonKind names the JSON type of a decoded value, for the note on a

@@ -57,6 +57,14 @@ func TestCheckGolden(t *testing.T) {
 		{golden: "unknown-output", args: []string{"check", "-f", "testdata/valid.yaml", "-o", "yaml"}, wantExit: ExitUsage},
 		{golden: "unknown-flag", args: []string{"check", "--recursive", "-f", "testdata/valid.yaml"}, wantExit: ExitUsage},
 		{golden: "stray-argument", args: []string{"check", "testdata/valid.yaml"}, wantExit: ExitUsage},
+		{golden: "cluster/valid", args: []string{"check", "-f", "testdata/cluster/valid.yaml"}, wantExit: ExitOK},
+		{golden: "cluster/invalid", args: []string{"check", "-f", "testdata/cluster/invalid.yaml"}, wantExit: ExitInvalid},
+		{golden: "cluster/enforce-and-audit", args: []string{"check", "-f", "testdata/cluster/policies/", "-f", "testdata/cluster/cluster-rules/"}, wantExit: ExitInvalid},
+		{golden: "cluster/enforce-and-audit-json", args: []string{"check", "-f", "testdata/cluster/policies/", "-f", "testdata/cluster/cluster-rules/", "-o", "json"}, wantExit: ExitInvalid},
+		{golden: "cluster/audit-only", args: []string{"check", "-f", "testdata/cluster/policies/shop.yaml", "-f", "testdata/cluster/cluster-rules/audit.yaml"}, wantExit: ExitOK},
+		{golden: "cluster/namespace-labels", args: []string{"check", "-f", "testdata/cluster/namespace-labels.yaml"}, wantExit: ExitInvalid},
+		{golden: "cluster/unknown-labels", args: []string{"check", "-f", "testdata/cluster/unknown-labels.yaml"}, wantExit: ExitOK},
+		{golden: "cluster/unknown-labels-json", args: []string{"check", "-f", "testdata/cluster/unknown-labels.yaml", "-o", "json"}, wantExit: ExitOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {

@@ -43,6 +43,10 @@ verdict the API server and the kubecors webhook would give.`,
 	configFlags.AddFlags(root.PersistentFlags())
 
 	root.AddCommand(newCheckCommand(streams))
+	root.AddCommand(newProbeCommand(streams))
+	root.AddCommand(newExplainCommand(streams, configFlags))
+	root.AddCommand(newAuditCommand(streams, configFlags))
+	root.AddCommand(newStatusCommand(streams, configFlags))
 	return root
 }
 
