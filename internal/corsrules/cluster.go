@@ -119,7 +119,7 @@ func EvaluateClusterRules(rules *kubecorsv1alpha1.ClusterCorsRules, spec *kubeco
 	e.allowedOrigins(origins)
 	if rules.ForbidCredentials && spec.AllowCredentials != nil && *spec.AllowCredentials {
 		e.add(RuleForbidCredentials, e.specPath.Child("allowCredentials"),
-			"allowCredentials: true is forbidden; write allowCredentials: false and let pages send what they need in request headers")
+			"allowCredentials: true is forbidden; write allowCredentials: false, and have pages send a token in the Authorization header instead of cookies")
 	}
 	if rules.RequireHTTPS {
 		e.requireHTTPS(origins)
@@ -283,15 +283,15 @@ func (e *evaluation) forbiddenRequestHeaders() {
 		switch {
 		case name == wildcardMember && isForbidden:
 			e.add(RuleForbiddenRequestHeaders, path,
-				`"*" (any header) is forbidden; list the headers pages need instead`)
+				`"*" (any header) is forbidden by this cluster policy; list the headers pages need instead`)
 		case name == wildcardMember && len(coveredByWildcard) > 0:
 			e.add(RuleForbiddenRequestHeaders, path,
-				`"*" (any header) would allow the forbidden request headers %s; list the headers pages need instead`, strings.Join(coveredByWildcard, ", "))
+				`"*" (any header) would allow %s, which this cluster policy forbids; list the headers pages need instead`, strings.Join(coveredByWildcard, ", "))
 		case isForbidden && listed != name:
 			e.add(RuleForbiddenRequestHeaders, path,
-				"%q is a forbidden request header (listed as %q; names are compared ignoring case); remove it", name, listed)
+				"%q is a header this cluster policy forbids (as %q: names are compared ignoring case); remove it", name, listed)
 		case isForbidden:
-			e.add(RuleForbiddenRequestHeaders, path, "%q is a forbidden request header; remove it", name)
+			e.add(RuleForbiddenRequestHeaders, path, "%q is a header this cluster policy forbids; remove it", name)
 		}
 	}
 }
@@ -313,26 +313,25 @@ func (e *evaluation) forbiddenMethods() {
 		path := e.specPath.Child("allowMethods").Index(i)
 		switch {
 		case name == wildcardMember && forbidden.Has(wildcardMember):
-			e.add(RuleForbiddenMethods, path, `"*" (any method) is forbidden; list the methods pages need instead`)
+			e.add(RuleForbiddenMethods, path, `"*" (any method) is forbidden by this cluster policy; list the methods pages need instead`)
 		case name == wildcardMember:
 			e.add(RuleForbiddenMethods, path,
-				`"*" (any method) would allow the forbidden methods %s; list the methods pages need instead`, strings.Join(coveredByWildcard, ", "))
+				`"*" (any method) would allow %s, which this cluster policy forbids; list the methods pages need instead`, strings.Join(coveredByWildcard, ", "))
 		case forbidden.Has(name):
-			e.add(RuleForbiddenMethods, path, "%q is a forbidden method; remove it", name)
+			e.add(RuleForbiddenMethods, path, "%q is a method this cluster policy forbids; remove it", name)
 		}
 	}
 }
 
 // ValidateClusterCorsPolicy validates a ClusterCorsPolicy's spec, as
-// "spec", with the same rules a CorsPolicy's entries follow: its origin
-// patterns must be ones a CorsPolicy could write (public-suffix wildcards
-// included, as no opt-in exists at cluster level), its header and method
-// names valid. It returns the errors that make it invalid and the
-// warn-level findings.
+// "spec", with the rules a CorsPolicy's entries follow: its origin patterns
+// obey the CorsPolicy origin rules, the public-suffix rule included since
+// no opt-in exists at cluster level, and its header and method names are
+// valid. It returns the errors that make it invalid and the warn-level
+// findings.
 func ValidateClusterCorsPolicy(p *kubecorsv1alpha1.ClusterCorsPolicy) (field.ErrorList, Warnings) {
 	spec := field.NewPath("spec")
 	var errs field.ErrorList
-	var warns Warnings
 	if p.Spec.NamespaceSelector != nil {
 		errs = append(errs, metav1validation.ValidateLabelSelector(p.Spec.NamespaceSelector,
 			metav1validation.LabelSelectorValidationOptions{}, spec.Child("namespaceSelector"))...)
@@ -345,9 +344,8 @@ func ValidateClusterCorsPolicy(p *kubecorsv1alpha1.ClusterCorsPolicy) (field.Err
 	}
 	rules := &p.Spec.Rules
 	rulesPath := spec.Child("rules")
-	originErrs, originWarns := validateAllowedOrigins(rules.AllowedOrigins, rulesPath.Child("allowedOrigins"))
+	originErrs, warns := validateAllowedOrigins(rules.AllowedOrigins, rulesPath.Child("allowedOrigins"))
 	errs = append(errs, originErrs...)
-	warns = append(warns, originWarns...)
 	if rules.MaxMaxAge != nil {
 		path := rulesPath.Child("maxMaxAge")
 		switch limit := *rules.MaxMaxAge; {
@@ -361,6 +359,18 @@ func ValidateClusterCorsPolicy(p *kubecorsv1alpha1.ClusterCorsPolicy) (field.Err
 	methodErrs, methodWarns := validateForbiddenMethods(rules.ForbiddenMethods, rulesPath.Child("forbiddenMethods"))
 	errs = append(errs, methodErrs...)
 	warns = append(warns, methodWarns...)
+	if d := p.Spec.DefaultPolicy; d != nil {
+		// The default becomes a CorsPolicy in every selected namespace, so
+		// it follows every CorsPolicy rule, and it applies by label only.
+		path := spec.Child("defaultPolicy")
+		if d.TargetSelector == nil || len(d.TargetRefs) > 0 {
+			errs = append(errs, field.Invalid(path, "",
+				"a defaultPolicy applies by label in many namespaces: set defaultPolicy.targetSelector and leave out targetRefs"))
+		}
+		defaultErrs, defaultWarns := ValidateSpec(d, path)
+		errs = append(errs, defaultErrs...)
+		warns = append(warns, defaultWarns...)
+	}
 	return errs, warns
 }
 

@@ -217,14 +217,9 @@ func validateMethods(methods []kubecorsv1alpha1.HTTPMethod, credentials bool, pa
 	seen := sets.New[string]()
 	for i, m := range methods {
 		name := string(m)
-		switch {
-		case len(name) > MaxMethodName:
-			errs = append(errs, field.TooLong(path.Index(i), name, MaxMethodName))
-		case len(name) == 0 || !token.MatchString(name):
-			errs = append(errs, field.Invalid(path.Index(i), name, fmt.Sprintf("%q is not an HTTP method name: use letters, digits or one of !#$%%&*+-.^_|~, for example \"PUT\"", name)))
-		case forbiddenMethods.Has(strings.ToUpper(name)):
-			errs = append(errs, field.Invalid(path.Index(i), name, fmt.Sprintf("%q is a forbidden method: browsers never send CONNECT, TRACE or TRACK cross-origin; remove it", name)))
-		case name != strings.ToUpper(name) && standardMethods.Has(strings.ToUpper(name)):
+		if err := methodNameError(name, path.Index(i)); err != nil {
+			errs = append(errs, err)
+		} else if isMisspeltStandardMethod(name) {
 			warns.add(path.Index(i), "%q is not the standard method %q: method names are case-sensitive and browsers upper-case only DELETE, GET, HEAD, OPTIONS, POST and PUT; write %q unless the server really uses %q", name, strings.ToUpper(name), strings.ToUpper(name), name)
 		}
 		if seen.Has(name) {
@@ -239,6 +234,29 @@ func validateMethods(methods []kubecorsv1alpha1.HTTPMethod, credentials bool, pa
 		errs = append(errs, field.Invalid(path, "", `"*" cannot be used with allowCredentials: true: browsers then read it as a method literally named "*"; list the methods instead, for example ["GET", "PUT", "DELETE"]`))
 	}
 	return errs, warns
+}
+
+// methodNameError checks one method name of a list: its length, its
+// syntax, and that browsers may send it at all. It is shared by the
+// CorsPolicy and ClusterCorsPolicy rules, whose item type is the same.
+func methodNameError(name string, path *field.Path) *field.Error {
+	switch {
+	case len(name) > MaxMethodName:
+		return field.TooLong(path, name, MaxMethodName)
+	case len(name) == 0 || !token.MatchString(name):
+		return field.Invalid(path, name, fmt.Sprintf("%q is not an HTTP method name: use letters, digits or one of !#$%%&*+-.^_|~, for example \"PUT\"", name))
+	case forbiddenMethods.Has(strings.ToUpper(name)):
+		return field.Invalid(path, name, fmt.Sprintf("%q is a forbidden method: browsers never send CONNECT, TRACE or TRACK cross-origin; remove it", name))
+	}
+	return nil
+}
+
+// isMisspeltStandardMethod reports whether name is a standard method
+// spelt in another case, which is almost certainly a mistake, since
+// method names are case-sensitive.
+func isMisspeltStandardMethod(name string) bool {
+	upper := strings.ToUpper(name)
+	return name != upper && standardMethods.Has(upper)
 }
 
 // headerNameErrors checks the syntax of a header name and rejects
@@ -274,6 +292,20 @@ func isResponseOnlyHeader(lower string) bool {
 		lower == "access-control-max-age" || lower == "access-control-expose-headers"
 }
 
+// requestHeaderError rejects a name that can never be a request header a
+// page sends: one the browser forbids pages to set, or one only servers
+// send. lower is the name in lowercase. It is shared by the CorsPolicy and
+// ClusterCorsPolicy rules, whose item type is the same.
+func requestHeaderError(name, lower string, path *field.Path) *field.Error {
+	switch {
+	case isForbiddenRequestHeader(lower):
+		return field.Invalid(path, name, fmt.Sprintf("%q is a forbidden request header: browsers set it themselves and never let a page send it, so allowing it has no effect; remove it", name))
+	case isResponseOnlyHeader(lower):
+		return field.Invalid(path, name, fmt.Sprintf("%q is a response header that the server sends, never a request header a page sends; remove it (kubecors renders it from allowOrigins, allowMethods, allowHeaders, exposeHeaders, allowCredentials and maxAge)", name))
+	}
+	return nil
+}
+
 func validateAllowHeaders(headers []kubecorsv1alpha1.RequestHeaderName, credentials bool, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if len(headers) > MaxHeaders {
@@ -284,11 +316,8 @@ func validateAllowHeaders(headers []kubecorsv1alpha1.RequestHeaderName, credenti
 		name := string(h)
 		lower, nameErrs := headerNameErrors(name, i, seen, path)
 		errs = append(errs, nameErrs...)
-		switch {
-		case isForbiddenRequestHeader(lower):
-			errs = append(errs, field.Invalid(path.Index(i), name, fmt.Sprintf("%q is a forbidden request header: browsers set it themselves and never let a page send it, so allowing it has no effect; remove it", name)))
-		case isResponseOnlyHeader(lower):
-			errs = append(errs, field.Invalid(path.Index(i), name, fmt.Sprintf("%q is a response header that the server sends, never a request header a page sends; remove it (kubecors renders it from allowOrigins, allowMethods, allowHeaders, exposeHeaders, allowCredentials and maxAge)", name)))
+		if err := requestHeaderError(name, lower, path.Index(i)); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	_, wildcard := seen[wildcardMember]

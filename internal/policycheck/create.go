@@ -60,7 +60,11 @@ func (v *versionChecker) check(obj *unstructured.Unstructured) Result {
 	// BeforeCreate). The webhook's warnings reach kubectl even when it
 	// denies the request.
 	errs, webhookWarnings := v.webhook(obj)
-	return Result{Errors: errs, Warnings: append(warnings, webhookWarnings...)}
+	result := Result{Errors: errs, Warnings: append(warnings, webhookWarnings...)}
+	if len(errs) == 0 {
+		result.Stored = obj
+	}
+	return result
 }
 
 // decode applies to obj what the API server's strict decoder does after

@@ -14,12 +14,16 @@ import (
 
 // servedKinds are the kinds the Checker validates, each with the webhook
 // function the kubecors validating webhook runs for it. Serving another kind
-// (ClusterCorsPolicy) is adding its entry here, its type to api/ (for
-// CheckTyped) and its CRD to config/crd/bases; nothing else changes.
+// is adding its entry here, its type to api/ (for CheckTyped) and its CRD
+// to config/crd/bases; nothing else changes.
 var servedKinds = []servedKindVersion{
 	{
 		gvk:     kubecorsv1alpha1.GroupVersion.WithKind("CorsPolicy"),
 		webhook: typedWebhook(corsrules.ValidateCorsPolicy),
+	},
+	{
+		gvk:     kubecorsv1alpha1.GroupVersion.WithKind("ClusterCorsPolicy"),
+		webhook: typedWebhook(corsrules.ValidateClusterCorsPolicy),
 	},
 }
 

@@ -42,6 +42,13 @@ type Result struct {
 	// Skipped says what was not checked and why, for an object of a kind
 	// kubecors does not serve; empty when the object was checked.
 	Skipped string
+
+	// Stored is the object as the API server would store it (unknown
+	// fields pruned, defaults applied, the namespace filled in), so that
+	// what is judged next, such as a CorsPolicy against the
+	// ClusterCorsPolicies, sees what the cluster would. Set only when the
+	// object is valid.
+	Stored *unstructured.Unstructured
 }
 
 // Valid reports whether the object was checked and would be admitted.
