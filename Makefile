@@ -12,7 +12,11 @@ CONTROLLER_TOOLS_VERSION ?= v0.23.0
 GOLANGCI_LINT_VERSION ?= v2.15.0
 
 # Fuzz targets: package and function, run for FUZZTIME each by `make fuzz`.
-FUZZ_TARGETS ?= ./internal/corsrules:FuzzParseOriginPattern ./internal/corsrules:FuzzMatchOrigin
+FUZZ_TARGETS ?= \
+	./internal/corsrules:FuzzParseOriginPattern ./internal/corsrules:FuzzMatchOrigin \
+	./internal/corsrules:FuzzIPv6Origin ./internal/corsrules:FuzzOriginWithin \
+	./internal/dataplane:FuzzParseIngressNginx ./internal/dataplane:FuzzParseHAProxyIngress \
+	./internal/dataplane:FuzzParseGatewayCORS ./internal/dataplane:FuzzParseTraefik
 
 SHELL = /usr/bin/env bash -o pipefail
 .SHELLFLAGS = -ec
@@ -96,3 +100,12 @@ $(CONTROLLER_GEN): | $(LOCALBIN)
 golangci-lint: $(GOLANGCI_LINT) ## Install golangci-lint into bin/.
 $(GOLANGCI_LINT): | $(LOCALBIN)
 	GOBIN=$(LOCALBIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+##@ End to end
+
+.PHONY: test-e2e
+test-e2e: envtest ## Browser end-to-end tests: local control plane, operator, Traefik (built once from the Go module proxy), a backend and headless Chromium.
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	assets="$$(hack/envtest.sh)"; traefik="$$(hack/e2e/traefik.sh)"; \
+	KUBEBUILDER_ASSETS="$$assets" TRAEFIK_BIN="$$traefik" CHROMIUM_BIN="$$(command -v chromium)" \
+		go test -tags e2e ./test/e2e/ -v -count=1 -timeout 30m
