@@ -69,24 +69,7 @@ func TestGatewayAPIGolden(t *testing.T) {
 			for _, problem := range gatewayConfigProblems(t, config) {
 				t.Error(problem)
 			}
-			got, err := yaml.Marshal(toGatewayGolden(config))
-			if err != nil {
-				t.Fatal(err)
-			}
-			out := strings.TrimSuffix(in, ".in.yaml") + ".out.yaml"
-			if *update {
-				if err := os.WriteFile(out, got, 0o600); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(out)
-			if err != nil {
-				t.Fatalf("%v (run go test ./internal/render/ -run TestGatewayAPIGolden -update to create it)", err)
-			}
-			if string(got) != string(want) {
-				t.Errorf("%s differs from the rendered config (run with -update and review the diff):\n--- want\n%s\n--- got\n%s", out, want, got)
-			}
+			compareGolden(t, in, toGatewayGolden(config))
 		})
 	}
 }

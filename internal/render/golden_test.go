@@ -96,24 +96,7 @@ func TestGolden(t *testing.T) {
 				policy, target := readPolicy(t, in)
 				config := renderer.RenderIngress(policy, target)
 				checkConfig(t, name, config)
-				got, err := yaml.Marshal(toGolden(config))
-				if err != nil {
-					t.Fatal(err)
-				}
-				out := strings.TrimSuffix(in, ".in.yaml") + ".out.yaml"
-				if *update {
-					if err := os.WriteFile(out, got, 0o600); err != nil {
-						t.Fatal(err)
-					}
-					return
-				}
-				want, err := os.ReadFile(out)
-				if err != nil {
-					t.Fatalf("%v (run go test ./internal/render/ -run TestGolden -update to create it)", err)
-				}
-				if string(got) != string(want) {
-					t.Errorf("%s differs from the rendered config (run with -update and review the diff):\n--- want\n%s\n--- got\n%s", out, want, got)
-				}
+				compareGolden(t, in, toGolden(config))
 			})
 		}
 	}
@@ -174,4 +157,28 @@ func traefikProblems(c IngressConfig) []string {
 		}
 	}
 	return problems
+}
+
+// compareGolden compares the YAML of a rendered configuration with the
+// .out.yaml file next to the input in, or writes that file with -update.
+func compareGolden(t *testing.T, in string, rendered any) {
+	t.Helper()
+	got, err := yaml.Marshal(rendered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := strings.TrimSuffix(in, ".in.yaml") + ".out.yaml"
+	if *update {
+		if err := os.WriteFile(out, got, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/render/ -update to create it)", err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("%s differs from the rendered config (run with -update and review the diff):\n--- want\n%s\n--- got\n%s", out, want, got)
+	}
 }
