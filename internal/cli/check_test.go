@@ -79,22 +79,7 @@ func TestCheckGolden(t *testing.T) {
 			if code != tt.wantExit {
 				t.Errorf("exit status %d, want %d", code, tt.wantExit)
 			}
-			path := filepath.Join("testdata", tt.golden+".golden")
-			if *update {
-				// Git records golden files as 100644 whatever the mode on
-				// disk, and an existing file keeps its mode.
-				if err := os.WriteFile(path, []byte(got), 0o600); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./internal/cli -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("output differs from %s (-want +got):\n%s", path, diff)
-			}
+			checkGolden(t, filepath.Join("testdata", tt.golden+".golden"), got)
 		})
 	}
 }

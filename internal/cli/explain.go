@@ -702,7 +702,7 @@ type explainReport struct {
 	GovernedBy string              `json:"governedBy"`
 	Policy     string              `json:"policy,omitempty"`
 	Notes      []string            `json:"notes,omitempty"`
-	Request    explainRequestView  `json:"request"`
+	Request    requestView         `json:"request"`
 	Effective  dataplane.Effective `json:"effective"`
 	Preflight  *exchangeView       `json:"preflight,omitempty"`
 	Actual     *exchangeView       `json:"actual,omitempty"`
@@ -715,15 +715,6 @@ type explainReport struct {
 	Fix string `json:"fix,omitempty"`
 	// Hints are further advice: alternatives, migration to a CorsPolicy.
 	Hints []string `json:"hints,omitempty"`
-}
-
-// explainRequestView is the page's request as the report shows it.
-type explainRequestView struct {
-	Origin      string      `json:"origin"`
-	Method      string      `json:"method"`
-	Headers     http.Header `json:"headers,omitempty"`
-	Credentials bool        `json:"credentials"`
-	ReadHeaders []string    `json:"readHeaders,omitempty"`
 }
 
 // exchangeView is one request of the exchange and its simulated response.
@@ -745,7 +736,7 @@ func explain(t *explainTarget, req corscheck.Request) (*explainReport, error) {
 	r := &explainReport{
 		Target: t.Ref, DataPlane: eff.DataPlane, Detection: t.Detection, GovernedBy: t.GovernedBy, Policy: t.PolicyRef,
 		Notes: t.Notes, Effective: eff, Verdict: verdict,
-		Request: explainRequestView{Origin: req.Origin, Method: req.Method, Headers: req.Headers, Credentials: req.Credentials, ReadHeaders: req.ReadHeaders},
+		Request: viewOf(req),
 	}
 	if len(r.Request.Headers) == 0 {
 		r.Request.Headers = nil
@@ -1219,7 +1210,7 @@ func printExplainReport(w io.Writer, format string, r *explainReport) error {
 }
 
 // describeRequest writes the page's request in one line.
-func describeRequest(r explainRequestView) string {
+func describeRequest(r requestView) string {
 	parts := []string{fmt.Sprintf("%s from %s", r.Method, r.Origin)}
 	if r.Credentials {
 		parts = append(parts, "with credentials")

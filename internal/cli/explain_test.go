@@ -375,6 +375,8 @@ func runCLI(t *testing.T, args []string) (string, int) {
 }
 
 // checkGolden compares got with a golden file, or rewrites it with -update.
+// Git records golden files as 100644 whatever the mode on disk, and an
+// existing file keeps its mode.
 func checkGolden(t *testing.T, path, got string) {
 	t.Helper()
 	if *update {

@@ -403,20 +403,26 @@ func (s *wireServer) describe(err error) error {
 // and the table renders it.
 type probeReport struct {
 	URL       string            `json:"url"`
-	Request   probeRequest      `json:"request"`
+	Request   requestView       `json:"request"`
 	Preflight *probeMessage     `json:"preflight,omitempty"`
 	Actual    *probeMessage     `json:"actual,omitempty"`
 	Outcome   string            `json:"outcome"`
 	Verdict   corscheck.Verdict `json:"verdict"`
 }
 
-// probeRequest is the request the page makes, as the flags describe it.
-type probeRequest struct {
+// requestView is the request the page makes, as the flags describe it, in
+// the reports of probe and explain.
+type requestView struct {
 	Origin      string      `json:"origin"`
 	Method      string      `json:"method"`
 	Headers     http.Header `json:"headers,omitempty"`
 	Credentials bool        `json:"credentials"`
 	ReadHeaders []string    `json:"readHeaders,omitempty"`
+}
+
+// viewOf is the report's view of a request.
+func viewOf(req corscheck.Request) requestView {
+	return requestView{Origin: req.Origin, Method: req.Method, Headers: req.Headers, Credentials: req.Credentials, ReadHeaders: req.ReadHeaders}
 }
 
 // probeMessage is one request sent and the CORS-relevant part of its
@@ -435,11 +441,8 @@ type probeMessage struct {
 // report assembles what was sent and answered with the verdict.
 func (o *probeOptions) report(s *wireServer, ex corscheck.Exchange, v corscheck.Verdict) probeReport {
 	r := probeReport{
-		URL: o.target.String(),
-		Request: probeRequest{
-			Origin: o.request.Origin, Method: o.request.Method, Headers: o.request.Headers,
-			Credentials: o.request.Credentials, ReadHeaders: o.request.ReadHeaders,
-		},
+		URL:     o.target.String(),
+		Request: viewOf(o.request),
 		Verdict: v,
 	}
 	if len(r.Request.Headers) == 0 {
