@@ -6,18 +6,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -28,8 +30,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
-	"github.com/kubecors/kubecors/internal/clusterpolicy"
-	"github.com/kubecors/kubecors/internal/corsrules"
+	"github.com/kubecors/kubecors/internal/plan"
 	"github.com/kubecors/kubecors/internal/render"
 )
 
@@ -63,7 +64,11 @@ type CorsPolicyReconciler struct {
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile brings one policy's targets and status in line with its spec.
-func (r *CorsPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+// Each target is programmed on its own: a write the API server refuses
+// for one target becomes that target's condition and the others proceed.
+// The status is patched once, at the end, whatever failed, and only when
+// it changed; failed targets are retried with the controller's backoff.
+func (r *CorsPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
 	policy := &kubecorsv1alpha1.CorsPolicy{}
 	if err := r.Get(ctx, req.NamespacedName, policy); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -71,65 +76,91 @@ func (r *CorsPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if !policy.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, r.reconcileDelete(ctx, policy)
 	}
+	if err := r.ensureFinalizer(ctx, policy); err != nil {
+		return ctrl.Result{}, err
+	}
+	original := policy.DeepCopy()
+	defer func() {
+		retErr = errors.Join(retErr, r.patchStatus(ctx, original, policy))
+	}()
 	return ctrl.Result{}, r.reconcileNormal(ctx, policy)
 }
 
-func (r *CorsPolicyReconciler) reconcileNormal(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy) error {
-	if !controllerutil.ContainsFinalizer(policy, finalizer) {
-		before := policy.DeepCopy()
-		controllerutil.AddFinalizer(policy, finalizer)
-		if err := r.Patch(ctx, policy, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
-			return err
-		}
+// ensureFinalizer adds the cleanup finalizer before anything is written.
+func (r *CorsPolicyReconciler) ensureFinalizer(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy) error {
+	if controllerutil.ContainsFinalizer(policy, finalizer) {
+		return nil
 	}
-	verdict, err := r.judgePolicy(ctx, policy)
-	if err != nil {
-		return err
-	}
-	var results []targetResult
-	programmed := map[string]bool{}
-	if !verdict.blocking {
-		targets, err := r.resolveTargets(ctx, policy)
-		if err != nil {
-			return err
-		}
-		for _, t := range targets {
-			res, err := r.reconcileTarget(ctx, policy, t)
-			if err != nil {
-				return err
-			}
-			if res.programmed() {
-				programmed[targetIndexKey(t.ref.Kind, t.ref.Name)] = true
-			}
-			if res.reason != reasonOverridden {
-				results = append(results, res)
-			}
-		}
-	}
-	if err := r.cleanupTargets(ctx, policy, programmed); err != nil {
-		return err
-	}
-	return r.writeStatus(ctx, policy, desiredStatus(policy, verdict, results, metav1.Now()))
+	before := policy.DeepCopy()
+	controllerutil.AddFinalizer(policy, finalizer)
+	return r.Patch(ctx, policy, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
 }
 
-// judgePolicy checks a policy against the rules and the ClusterCorsPolicies
-// selecting its namespace; a policy stored before a rule was tightened is
-// judged again on every reconcile.
-func (r *CorsPolicyReconciler) judgePolicy(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy) (acceptance, error) {
-	invalid, _ := corsrules.ValidateCorsPolicy(policy)
-	if len(invalid) > 0 {
-		return judge(invalid, nil), nil
-	}
-	ccps, err := clusterpolicy.Selecting(ctx, r.Client, policy.Namespace)
+// reconcileNormal programs every target and sets policy.Status in memory;
+// Reconcile patches it. What to write is decided by plan.Compute from a
+// snapshot of the cache; this function only writes. The error it returns,
+// when targets failed, asks for a retry: their failures are already in
+// the status.
+func (r *CorsPolicyReconciler) reconcileNormal(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy) error {
+	snapshot, err := r.snapshot(ctx, policy)
 	if err != nil {
-		return acceptance{}, err
+		return err
 	}
-	return judge(nil, clusterpolicy.Evaluate(ccps, &policy.Spec)), nil
+	decided := plan.Compute(snapshot, r.Renderers)
+	results := make([]plan.Result, 0, len(decided.Targets))
+	// keep holds the targets whose configuration stays: programmed ones,
+	// and failed ones, whose earlier configuration (if any) is left as it
+	// was until the retry succeeds.
+	keep := map[string]bool{}
+	var failures []error
+	for _, t := range decided.Targets {
+		res := r.execute(ctx, policy, t)
+		if res.Programmed() || res.Failed() {
+			keep[targetIndexKey(res.Ref.Kind, res.Ref.Name)] = true
+		}
+		if res.Failed() {
+			failures = append(failures, fmt.Errorf("%s %s: %s", res.Ref.Kind, res.Ref.Name, res.Message))
+		}
+		results = append(results, res)
+	}
+	failures = append(failures, r.cleanupTargets(ctx, policy, keep))
+	policy.Status = plan.Status(policy, decided.Verdict, results, metav1.Now())
+	return errors.Join(failures...)
+}
+
+// execute makes the writes the plan decided for one target and returns
+// the target's result: the plan's, or the conflict or failure the API
+// server answered. It never fails, so that one target cannot hold the
+// others hostage.
+func (r *CorsPolicyReconciler) execute(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy, t plan.Target) plan.Result {
+	res := t.Result
+	var err error
+	switch {
+	case t.Ingress != nil:
+		err = r.applyIngress(ctx, policy, t.Ingress.Ingress, t.Ingress.Config)
+	case t.Route != nil:
+		if t.Route.Middleware != nil {
+			if err := r.applyOwnedObject(ctx, policy, t.Route.Middleware); err != nil {
+				return res.FailedWith(err)
+			}
+		}
+		err = r.setRouteFilters(ctx, policy, t.Route.Route, t.Route.Rules, &t.Route.Filter)
+	}
+	var conflict *conflictError
+	switch {
+	case errors.As(err, &conflict):
+		res.Reason, res.Message, res.Narrowed = kubecorsv1alpha1.ReasonConflicted, conflict.message, false
+	case err != nil:
+		res = res.FailedWith(err)
+	}
+	return res
 }
 
 // reconcileDelete removes what kubecors wrote for the policy, then lets
 // the policy go. Owned objects (Traefik Middlewares) follow through their
-// owner reference.
+// owner reference. A target whose cleanup fails does not stop the others;
+// the finalizer stays until every target is clean, so nothing kubecors
+// wrote is left behind.
 func (r *CorsPolicyReconciler) reconcileDelete(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy) error {
 	if !controllerutil.ContainsFinalizer(policy, finalizer) {
 		return nil
@@ -143,12 +174,10 @@ func (r *CorsPolicyReconciler) reconcileDelete(ctx context.Context, policy *kube
 }
 
 // cleanupTargets removes the policy's configuration from every Ingress and
-// HTTPRoute that carries it but is not in keep (by targetIndexKey).
+// HTTPRoute that carries it but is not in keep (by targetIndexKey). Each
+// object is cleaned up on its own; the error joins the failures.
 func (r *CorsPolicyReconciler) cleanupTargets(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy, keep map[string]bool) error {
-	if err := r.cleanupIngresses(ctx, policy, keep); err != nil {
-		return err
-	}
-	return r.cleanupRoutes(ctx, policy, keep)
+	return errors.Join(r.cleanupIngresses(ctx, policy, keep), r.cleanupRoutes(ctx, policy, keep))
 }
 
 // cleanupIngresses removes the policy's configuration from every Ingress
@@ -158,6 +187,7 @@ func (r *CorsPolicyReconciler) cleanupIngresses(ctx context.Context, policy *kub
 	if err := r.List(ctx, ingresses, client.InNamespace(policy.Namespace), client.MatchingFields{IndexPolicyMarker: policy.Name}); err != nil {
 		return err
 	}
+	var failures []error
 	for i := range ingresses.Items {
 		ing := &ingresses.Items[i]
 		if keep[targetIndexKey(kubecorsv1alpha1.KindIngress, ing.Name)] {
@@ -165,183 +195,43 @@ func (r *CorsPolicyReconciler) cleanupIngresses(ctx context.Context, policy *kub
 		}
 		changed, err := r.cleanupIngress(ctx, ing)
 		if err != nil {
-			return err
+			failures = append(failures, r.cleanupFailed(policy, kubecorsv1alpha1.KindIngress, ing.Name, err))
+			continue
 		}
 		if changed {
 			r.Recorder.Eventf(policy, ing, corev1.EventTypeNormal, "CleanedUp", "Cleanup",
 				"removed the CORS configuration kubecors wrote on Ingress %q", ing.Name)
 		}
 	}
-	return nil
+	return errors.Join(failures...)
 }
 
-// resolvedTarget is a target reference and, when it exists, its object.
-type resolvedTarget struct {
-	ref    kubecorsv1alpha1.PolicyTargetReference
-	object client.Object
+// cleanupFailed records a failed cleanup of one object as a warning event
+// and returns the error that makes the policy retry.
+func (r *CorsPolicyReconciler) cleanupFailed(policy *kubecorsv1alpha1.CorsPolicy, kind, name string, err error) error {
+	reason, message := plan.WriteFailure(err)
+	r.Recorder.Eventf(policy, nil, corev1.EventTypeWarning, reason, "Cleanup",
+		"removing the CORS configuration kubecors wrote on %s %q failed; retrying with backoff: %s", kind, name, message)
+	return fmt.Errorf("cleaning up %s %s: %w", kind, name, err)
 }
 
-// resolveTargets returns the targets named by targetRefs (existing or not)
-// and the Ingresses matched by targetSelector, each once, in a stable order.
-func (r *CorsPolicyReconciler) resolveTargets(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy) ([]resolvedTarget, error) {
-	var targets []resolvedTarget
-	seen := map[string]bool{}
-	add := func(t resolvedTarget) {
-		if key := corsrules.TargetKey(t.ref); !seen[key] {
-			seen[key] = true
-			targets = append(targets, t)
-		}
-	}
-	for _, ref := range policy.Spec.TargetRefs {
-		t := resolvedTarget{ref: ref}
-		var obj client.Object
-		switch {
-		case ref.Kind == kubecorsv1alpha1.KindIngress:
-			obj = &networkingv1.Ingress{}
-		case r.gatewayAPIEnabled():
-			obj = &gatewayv1.HTTPRoute{}
-		}
-		if obj != nil {
-			err := r.Get(ctx, types.NamespacedName{Namespace: policy.Namespace, Name: ref.Name}, obj)
-			switch {
-			case err == nil:
-				t.object = obj
-			case !apierrors.IsNotFound(err):
-				return nil, err
-			}
-		}
-		add(t)
-	}
-	if policy.Spec.TargetSelector != nil {
-		selector, err := metav1.LabelSelectorAsSelector(policy.Spec.TargetSelector)
-		if err != nil {
-			return nil, err // validation rejects such selectors before we get here
-		}
-		ingresses := &networkingv1.IngressList{}
-		if err := r.List(ctx, ingresses, client.InNamespace(policy.Namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
-			return nil, err
-		}
-		for i := range ingresses.Items {
-			ing := &ingresses.Items[i]
-			add(resolvedTarget{ref: kubecorsv1alpha1.PolicyTargetReference{
-				Group: kubecorsv1alpha1.GroupNetworking, Kind: kubecorsv1alpha1.KindIngress, Name: ing.Name}, object: ing})
-		}
-		if r.gatewayAPIEnabled() {
-			routes := &gatewayv1.HTTPRouteList{}
-			if err := r.List(ctx, routes, client.InNamespace(policy.Namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
-				return nil, err
-			}
-			for i := range routes.Items {
-				route := &routes.Items[i]
-				add(resolvedTarget{ref: kubecorsv1alpha1.PolicyTargetReference{
-					Group: kubecorsv1alpha1.GroupGateway, Kind: kubecorsv1alpha1.KindHTTPRoute, Name: route.Name}, object: route})
-			}
-		}
-	}
-	slices.SortFunc(targets, func(a, b resolvedTarget) int {
-		return strings.Compare(corsrules.TargetKey(a.ref), corsrules.TargetKey(b.ref))
-	})
-	return targets, nil
-}
-
-// reconcileTarget programs one target, or says why it cannot.
-func (r *CorsPolicyReconciler) reconcileTarget(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy, t resolvedTarget) (targetResult, error) {
-	res := targetResult{ref: t.ref}
-	switch {
-	case t.ref.Kind == kubecorsv1alpha1.KindHTTPRoute && !r.gatewayAPIEnabled():
-		res.reason = kubecorsv1alpha1.ReasonUnsupportedDataPlane
-		res.message = "the Gateway API CRDs (HTTPRoute, Gateway, GatewayClass) are not installed; kubecors programs this HTTPRoute once they are"
-		return res, nil
-	case t.object == nil:
-		res.reason = kubecorsv1alpha1.ReasonTargetNotFound
-		res.message = fmt.Sprintf("%s %q does not exist; it is programmed as soon as it is created", t.ref.Kind, t.ref.Name)
-		return res, nil
-	}
-	winner, err := governingPolicy(ctx, r.Client, t.ref.Kind, t.object)
-	if err != nil {
-		return res, err
-	}
-	if winner != nil && winner.Name != policy.Name && isDefault(policy) && !isDefault(winner) {
-		// The namespace's own policy takes precedence over a default; the
-		// default does not list the target at all.
-		res.reason = reasonOverridden
-		return res, nil
-	}
-	if winner != nil && winner.Name != policy.Name {
-		res.reason = kubecorsv1alpha1.ReasonConflicted
-		res.message = fmt.Sprintf("CorsPolicy %q is older and already governs %s %q; the oldest policy wins (creation time, then name)",
-			winner.Name, t.ref.Kind, t.ref.Name)
-		return res, nil
-	}
-	if route, ok := t.object.(*gatewayv1.HTTPRoute); ok {
-		return r.reconcileRoute(ctx, policy, t.ref, route)
-	}
-	return r.reconcileIngress(ctx, policy, t.ref, t.object.(*networkingv1.Ingress))
-}
-
-// reconcileIngress programs an Ingress through its data plane's renderer.
-func (r *CorsPolicyReconciler) reconcileIngress(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy,
-	ref kubecorsv1alpha1.PolicyTargetReference, ing *networkingv1.Ingress) (targetResult, error) {
-	res := targetResult{ref: ref}
-	dp, err := r.ingressDataPlane(ctx, policy, ing)
-	if err != nil {
-		return res, err
-	}
-	res.controller = dp.controller
-	if dp.renderer == nil {
-		res.reason, res.message = kubecorsv1alpha1.ReasonUnsupportedDataPlane, dp.problem
-		return res, nil
-	}
-	res.dataPlane = dp.renderer.Name()
-	cfg := dp.renderer.RenderIngress(render.Policy{Namespace: policy.Namespace, Name: policy.Name, Spec: policy.Spec},
-		render.IngressTarget{Namespace: ing.Namespace, Name: ing.Name})
-	if cfg.Refused != "" {
-		res.reason, res.message = kubecorsv1alpha1.ReasonRefused, cfg.Refused
-		return res, nil
-	}
-	err = r.applyIngress(ctx, policy, ing, cfg)
-	var conflict *conflictError
-	switch {
-	case errors.As(err, &conflict):
-		res.reason, res.message = kubecorsv1alpha1.ReasonConflicted, conflict.message
-		return res, nil
-	case err != nil:
-		return res, err
-	}
-	res.reason, res.message = kubecorsv1alpha1.ReasonProgrammed, programmedMessage(res.dataPlane, cfg.Narrowed)
-	return res, nil
-}
-
-// programmedMessage says what was programmed and what was narrowed.
-func programmedMessage(dataPlane string, narrowed []render.Narrowing) string {
-	if len(narrowed) == 0 {
-		return fmt.Sprintf("programmed for %s as written", dataPlane)
-	}
-	parts := make([]string, 0, len(narrowed))
-	for _, n := range narrowed {
-		parts = append(parts, fmt.Sprintf("%s %q: %s", n.Field, n.Value, n.Reason))
-	}
-	return fmt.Sprintf("programmed for %s, narrowed where it cannot express the policy: %s", dataPlane, strings.Join(parts, "; "))
-}
-
-// writeStatus updates the status subresource only when it changed, so a
-// steady state makes no writes.
-func (r *CorsPolicyReconciler) writeStatus(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy, status kubecorsv1alpha1.CorsPolicyStatus) error {
-	if equality.Semantic.DeepEqual(policy.Status, status) {
+// patchStatus writes the status that reconciling computed, once and only
+// when it differs from what was read, so a steady state makes no writes.
+func (r *CorsPolicyReconciler) patchStatus(ctx context.Context, original, policy *kubecorsv1alpha1.CorsPolicy) error {
+	if equality.Semantic.DeepEqual(original.Status, policy.Status) {
 		return nil
 	}
-	before := policy.DeepCopy()
-	prevAccepted := *findCondition(policy.Status.Conditions, kubecorsv1alpha1.ConditionAccepted)
-	policy.Status = status
-	if err := r.Status().Patch(ctx, policy, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
-		return err
+	status := policy.Status
+	if err := r.Status().Patch(ctx, policy, client.MergeFromWithOptions(original, client.MergeFromWithOptimisticLock{})); err != nil {
+		return client.IgnoreNotFound(err)
 	}
 	// One event each time the verdict against the policy changes.
+	prevAccepted := *findCondition(original.Status.Conditions, kubecorsv1alpha1.ConditionAccepted)
 	if cond := findCondition(status.Conditions, kubecorsv1alpha1.ConditionAccepted); cond.Status != metav1.ConditionTrue &&
 		(cond.Reason != prevAccepted.Reason || cond.Message != prevAccepted.Message) {
 		r.Recorder.Eventf(policy, nil, corev1.EventTypeWarning, cond.Reason, "Validate", "%s", cond.Message)
 	}
-	r.targetEvents(policy, before.Status.Targets, status.Targets)
+	r.targetEvents(policy, original.Status.Targets, status.Targets)
 	logf.FromContext(ctx).V(1).Info("Status updated", "programmed", status.ProgrammedTargets)
 	return nil
 }
@@ -382,11 +272,30 @@ func (r *CorsPolicyReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Ma
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.namespaceToCorsPolicies),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		Named("corspolicy").
+		WithOptions(controller.Options{RateLimiter: retryRateLimiter()}).
 		Build(r)
 	if err != nil {
 		return err
 	}
 	return r.setupGatewayAPI(ctx, mgr, c)
+}
+
+// Retries of a policy whose targets failed start fast and back off to
+// maxRetryDelay: a refusal lifted is not an event kubecors can watch, so
+// the delay bounds how long a target stays unprogrammed after the refusal
+// goes away, and the backoff keeps a permanent refusal from hot-looping.
+const (
+	firstRetryDelay = 250 * time.Millisecond
+	maxRetryDelay   = 2 * time.Minute
+)
+
+// retryRateLimiter is controller-runtime's default limiter with a shorter
+// maximum delay (its default is 1000 s).
+func retryRateLimiter() workqueue.TypedRateLimiter[reconcile.Request] {
+	return workqueue.NewTypedMaxOfRateLimiter(
+		workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](firstRetryDelay, maxRetryDelay),
+		&workqueue.TypedBucketRateLimiter[reconcile.Request]{Limiter: rate.NewLimiter(rate.Limit(10), 100)},
+	)
 }
 
 // ingressToCorsPolicies finds the policies that target an Ingress and the
@@ -459,7 +368,7 @@ func (r *CorsPolicyReconciler) corsPolicyToCompetingPolicies(ctx context.Context
 func (r *CorsPolicyReconciler) targetEvents(policy *kubecorsv1alpha1.CorsPolicy, before, after []kubecorsv1alpha1.TargetStatus) {
 	for _, t := range after {
 		cond := findCondition(t.Conditions, kubecorsv1alpha1.ConditionProgrammed)
-		prev := findCondition(previousTargetConditions(before, t.TargetRef), kubecorsv1alpha1.ConditionProgrammed)
+		prev := findCondition(plan.PreviousTargetConditions(before, t.TargetRef), kubecorsv1alpha1.ConditionProgrammed)
 		if cond.Reason == prev.Reason || cond.Reason == kubecorsv1alpha1.ReasonTargetNotFound {
 			continue
 		}

@@ -5,6 +5,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
+	"github.com/kubecors/kubecors/internal/resolve"
 )
 
 // Field indexes on CorsPolicy, so that an event on a target finds the
@@ -77,7 +78,7 @@ func policyMarkerIndex(obj client.Object) []string {
 }
 
 func ingressClassDefaultIndex(obj client.Object) []string {
-	if obj.GetAnnotations()[defaultIngressClassAnnotation] == "true" {
+	if obj.GetAnnotations()[resolve.DefaultIngressClassAnnotation] == "true" {
 		return []string{indexed}
 	}
 	return nil

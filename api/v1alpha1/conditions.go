@@ -53,6 +53,19 @@ const (
 	// ReasonConflicted means another writer owns the configuration.
 	ReasonConflicted = "Conflicted"
 
+	// ReasonWriteRefused means the API server refused kubecors's write to
+	// the target: another admission controller (a validating webhook, a
+	// ValidatingAdmissionPolicy, a change freeze) or the target's own
+	// validation said no. The message quotes the API server. kubecors
+	// retries with backoff and programs the target once the refusal is
+	// lifted; the other targets are programmed regardless.
+	ReasonWriteRefused = "WriteRefused"
+
+	// ReasonWriteFailed means a write to the target failed for another
+	// reason (a timeout, the API server unavailable); it is retried with
+	// backoff.
+	ReasonWriteFailed = "WriteFailed"
+
 	// ReasonPartiallyProgrammed means some targets are programmed and
 	// others are not; the per-target entries say why.
 	ReasonPartiallyProgrammed = "PartiallyProgrammed"

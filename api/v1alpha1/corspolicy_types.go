@@ -306,6 +306,55 @@ type TargetStatus struct {
 	Message string `json:"message,omitempty"`
 }
 
+// MaxListedTargets is how many targets a CorsPolicy's status lists at most.
+const MaxListedTargets = 64
+
+// TargetCounts counts a policy's targets by state. Every target counts in
+// total and in exactly one of programmed, conflicted, failed and
+// notProgrammed; narrowed counts the programmed targets for which part of
+// the policy had to be left out.
+type TargetCounts struct {
+	// Total is the number of targets the policy resolved to.
+	//
+	// +kubebuilder:validation:Minimum=0
+	Total int32 `json:"total"`
+
+	// Programmed counts the targets whose data plane is configured.
+	//
+	// +kubebuilder:validation:Minimum=0
+	Programmed int32 `json:"programmed"`
+
+	// Narrowed counts the programmed targets whose data plane could not
+	// express the whole policy (reason in each listed target's message).
+	//
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	Narrowed int32 `json:"narrowed,omitempty"`
+
+	// Conflicted counts the targets that another writer or an older
+	// policy governs.
+	//
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	Conflicted int32 `json:"conflicted,omitempty"`
+
+	// Failed counts the targets whose write the API server refused
+	// (WriteRefused) or that failed (WriteFailed); kubecors retries them
+	// with backoff.
+	//
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	Failed int32 `json:"failed,omitempty"`
+
+	// NotProgrammed counts the other targets that are not programmed: not
+	// found yet, on an unsupported data plane, refused by the renderer, or
+	// pending.
+	//
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	NotProgrammed int32 `json:"notProgrammed,omitempty"`
+}
+
 // CorsPolicyStatus is the observed state of a CorsPolicy.
 type CorsPolicyStatus struct {
 	// Conditions describe the policy as a whole: Accepted (the spec is
@@ -318,12 +367,34 @@ type CorsPolicyStatus struct {
 	// +kubebuilder:validation:MaxItems=8
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 
-	// Targets has one entry per target the policy resolved to.
+	// Targets lists the targets the policy resolved to, at most 64 of them
+	// (MaxListedTargets), so that the status of a policy over thousands of
+	// targets stays far below the API server's object size limit. Targets
+	// that need attention come first: those whose write was refused or
+	// failed, then conflicted ones, then the other targets that are not
+	// programmed, then programmed targets whose policy was narrowed, then
+	// the rest; each group sorted by kind and name. targetCounts counts
+	// every target, listed or not, and unlistedTargets says how many were
+	// left out. `kubectl cors status POLICY --target KIND/NAME` answers for
+	// any single target.
 	//
 	// +optional
 	// +listType=atomic
-	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:MaxItems=64
 	Targets []TargetStatus `json:"targets,omitempty"`
+
+	// TargetCounts counts every target the policy resolved to by state,
+	// including those not listed in targets.
+	//
+	// +optional
+	TargetCounts *TargetCounts `json:"targetCounts,omitempty"`
+
+	// UnlistedTargets is how many of the counted targets are not listed in
+	// targets because the list is full.
+	//
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	UnlistedTargets int32 `json:"unlistedTargets,omitempty"`
 
 	// ProgrammedTargets counts programmed targets out of all targets, as
 	// "programmed/total", for `kubectl get`.

@@ -1,0 +1,198 @@
+package plan
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	"sigs.k8s.io/yaml"
+
+	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
+	"github.com/kubecors/kubecors/internal/render"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata from the current output")
+
+// snapshotOptions is an optional document of an input file that sets what
+// the objects cannot say.
+type snapshotOptions struct {
+	// GatewayAPI is false when the Gateway API CRDs are not served.
+	GatewayAPI *bool `json:"gatewayAPI,omitempty"`
+}
+
+// readSnapshot reads a multi-document input file: the first CorsPolicy is
+// the policy being reconciled, and every CorsPolicy competes for targets;
+// every ClusterCorsPolicy selects the namespace.
+func readSnapshot(t *testing.T, path string) Snapshot {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Snapshot{GatewayAPI: true}
+	decoder := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+	for {
+		var raw map[string]any
+		if err := decoder.Decode(&raw); err != nil {
+			if err.Error() == "EOF" {
+				break
+			}
+			t.Fatalf("%s: %v", path, err)
+		}
+		if raw == nil {
+			continue
+		}
+		doc, _ := yaml.Marshal(raw)
+		strict := func(into any) {
+			if err := yaml.UnmarshalStrict(doc, into); err != nil {
+				t.Fatalf("%s: %v\n%s", path, err, doc)
+			}
+		}
+		switch raw["kind"] {
+		case "SnapshotOptions":
+			var o struct {
+				Kind string `json:"kind"`
+				snapshotOptions
+			}
+			strict(&o)
+			if o.GatewayAPI != nil {
+				s.GatewayAPI = *o.GatewayAPI
+			}
+		case "CorsPolicy":
+			var p kubecorsv1alpha1.CorsPolicy
+			strict(&p)
+			s.Policies = append(s.Policies, p)
+		case "ClusterCorsPolicy":
+			var p kubecorsv1alpha1.ClusterCorsPolicy
+			strict(&p)
+			s.ClusterPolicies = append(s.ClusterPolicies, p)
+		case "Ingress":
+			var o networkingv1.Ingress
+			strict(&o)
+			s.Ingresses = append(s.Ingresses, o)
+		case "IngressClass":
+			var o networkingv1.IngressClass
+			strict(&o)
+			s.IngressClasses = append(s.IngressClasses, o)
+		case "HTTPRoute":
+			var o gatewayv1.HTTPRoute
+			strict(&o)
+			s.HTTPRoutes = append(s.HTTPRoutes, o)
+		case "Gateway":
+			var o gatewayv1.Gateway
+			strict(&o)
+			s.Gateways = append(s.Gateways, o)
+		case "GatewayClass":
+			var o gatewayv1.GatewayClass
+			strict(&o)
+			s.GatewayClasses = append(s.GatewayClasses, o)
+		default:
+			t.Fatalf("%s: unexpected kind %v", path, raw["kind"])
+		}
+	}
+	if len(s.Policies) == 0 {
+		t.Fatalf("%s: no CorsPolicy", path)
+	}
+	s.Policy = &s.Policies[0]
+	return s
+}
+
+// goldenPlan is a plan as the golden files show it.
+type goldenPlan struct {
+	Verdict Acceptance                        `json:"verdict"`
+	Targets []goldenTarget                    `json:"targets,omitempty"`
+	Status  kubecorsv1alpha1.CorsPolicyStatus `json:"status"`
+}
+
+type goldenTarget struct {
+	Result  Result        `json:"result"`
+	Ingress *goldenIngress `json:"ingressWrite,omitempty"`
+	Route   *goldenRoute   `json:"routeWrite,omitempty"`
+}
+
+type goldenIngress struct {
+	Ingress     string            `json:"ingress"`
+	Annotations map[string]string `json:"annotations"`
+	Middlewares []string          `json:"middlewares,omitempty"`
+	Objects     []map[string]any  `json:"objects,omitempty"`
+}
+
+type goldenRoute struct {
+	Route      string                     `json:"route"`
+	Rules      []int                      `json:"rules"`
+	Filter     gatewayv1.HTTPRouteFilter  `json:"filter"`
+	Middleware map[string]any             `json:"middleware,omitempty"`
+}
+
+// statusTime stands in for the clock in golden statuses.
+var statusTime = metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+
+func toGoldenPlan(s Snapshot, p Plan) goldenPlan {
+	g := goldenPlan{Verdict: p.Verdict}
+	results := make([]Result, 0, len(p.Targets))
+	for _, t := range p.Targets {
+		gt := goldenTarget{Result: t.Result}
+		if w := t.Ingress; w != nil {
+			gt.Ingress = &goldenIngress{Ingress: w.Ingress.Name, Annotations: w.Config.Annotations, Middlewares: w.Config.Middlewares}
+			for _, o := range w.Config.Objects {
+				gt.Ingress.Objects = append(gt.Ingress.Objects, o.Object)
+			}
+		}
+		if w := t.Route; w != nil {
+			gt.Route = &goldenRoute{Route: w.Route.Name, Rules: w.Rules, Filter: w.Filter}
+			if w.Middleware != nil {
+				gt.Route.Middleware = w.Middleware.Object
+			}
+		}
+		g.Targets = append(g.Targets, gt)
+		results = append(results, t.Result)
+	}
+	g.Status = Status(s.Policy, p.Verdict, results, statusTime)
+	return g
+}
+
+// TestPlanGolden computes the plan of each testdata/*.in.yaml snapshot and
+// compares it with the .out.yaml beside it; go test -update rewrites them.
+func TestPlanGolden(t *testing.T) {
+	renderers, err := render.NewRegistry(map[string]string{"example.com/nginx-fork": render.RendererIngressNginx})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inputs, err := filepath.Glob(filepath.Join("testdata", "*.in.yaml"))
+	if err != nil || len(inputs) == 0 {
+		t.Fatalf("no golden inputs: %v", err)
+	}
+	for _, in := range inputs {
+		name := strings.TrimSuffix(filepath.Base(in), ".in.yaml")
+		t.Run(name, func(t *testing.T) {
+			s := readSnapshot(t, in)
+			got, err := yaml.Marshal(toGoldenPlan(s, Compute(s, renderers)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := strings.TrimSuffix(in, ".in.yaml") + ".out.yaml"
+			if *update {
+				if err := os.WriteFile(out, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatalf("%v (run go test ./internal/plan -update to create it)", err)
+			}
+			if diff := cmp.Diff(string(want), string(got)); diff != "" {
+				t.Errorf("plan of %s differs from %s (-want +got):\n%s", in, out, diff)
+			}
+		})
+	}
+}
