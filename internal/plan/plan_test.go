@@ -114,7 +114,7 @@ type goldenPlan struct {
 }
 
 type goldenTarget struct {
-	Result  Result        `json:"result"`
+	Result  Result         `json:"result"`
 	Ingress *goldenIngress `json:"ingressWrite,omitempty"`
 	Route   *goldenRoute   `json:"routeWrite,omitempty"`
 }
@@ -127,10 +127,10 @@ type goldenIngress struct {
 }
 
 type goldenRoute struct {
-	Route      string                     `json:"route"`
-	Rules      []int                      `json:"rules"`
-	Filter     gatewayv1.HTTPRouteFilter  `json:"filter"`
-	Middleware map[string]any             `json:"middleware,omitempty"`
+	Route      string                    `json:"route"`
+	Rules      []int                     `json:"rules"`
+	Filter     gatewayv1.HTTPRouteFilter `json:"filter"`
+	Middleware map[string]any            `json:"middleware,omitempty"`
 }
 
 // statusTime stands in for the clock in golden statuses.
