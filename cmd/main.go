@@ -16,6 +16,7 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -58,6 +59,11 @@ type options struct {
 	webhookExtraDNSNames stringList
 	namespace            string
 	dataPlaneMappings    stringList
+	// Throughput: see BENCHMARKS.md for how the defaults were chosen.
+	maxConcurrentReconciles int
+	kubeAPIQPS              float64
+	kubeAPIBurst            int
+	pprofAddr               string
 }
 
 // stringList is a repeatable string flag.
@@ -98,6 +104,13 @@ func parseFlags() options {
 	flag.Var(&o.dataPlaneMappings, "data-plane-mapping",
 		"CONTROLLER=RENDERER: render Ingresses whose IngressClass names controller CONTROLLER with renderer RENDERER "+
 			"(ingress-nginx, traefik or haproxy-ingress); repeatable. A policy's spec.dataPlaneMappings takes precedence.")
+	flag.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", 4,
+		"How many CorsPolicies are reconciled at once. Each policy's targets are written one after another.")
+	flag.Float64Var(&o.kubeAPIQPS, "kube-api-qps", 0,
+		"Client-side limit on requests per second to the API server; 0 leaves it to the API server's priority and fairness (controller-runtime's default).")
+	flag.IntVar(&o.kubeAPIBurst, "kube-api-burst", 0, "Client-side burst above --kube-api-qps; 0 is client-go's default when a QPS is set.")
+	flag.StringVar(&o.pprofAddr, "pprof-bind-address", "",
+		`The address the Go profiler (/debug/pprof) binds to, e.g. "localhost:6060"; empty turns it off.`)
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -122,8 +135,14 @@ func run(ctx context.Context, o options) error {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 	webhooksEnabled := os.Getenv("ENABLE_WEBHOOKS") != "false"
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	cfg := ctrl.GetConfigOrDie()
+	if o.kubeAPIQPS > 0 {
+		cfg.QPS, cfg.Burst = float32(o.kubeAPIQPS), o.kubeAPIBurst
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
+		Cache:                  cache.Options{DefaultTransform: controllers.CacheTransform()},
+		PprofBindAddress:       o.pprofAddr,
 		Metrics:                metricsOpts,
 		HealthProbeBindAddress: o.probeAddr,
 		LeaderElection:         o.enableLeaderElection,
@@ -174,6 +193,8 @@ func run(ctx context.Context, o options) error {
 		APIReader: mgr.GetAPIReader(),
 		Recorder:  mgr.GetEventRecorder("kubecors"),
 		Renderers: renderers,
+		// The flag's help says what this is; the reconciler's zero means one.
+		MaxConcurrentReconciles: o.maxConcurrentReconciles,
 	}).SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
@@ -51,6 +52,9 @@ type CorsPolicyReconciler struct {
 	Recorder recorder.EventRecorder
 	// Renderers maps data planes to their renderers.
 	Renderers *render.Registry
+	// MaxConcurrentReconciles is how many policies are reconciled at once;
+	// zero means one.
+	MaxConcurrentReconciles int
 
 	gateway gatewayAPI
 }
@@ -68,7 +72,7 @@ type CorsPolicyReconciler struct {
 // for one target becomes that target's condition and the others proceed.
 // The status is patched once, at the end, whatever failed, and only when
 // it changed; failed targets are retried with the controller's backoff.
-func (r *CorsPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
+func (r *CorsPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
 	policy := &kubecorsv1alpha1.CorsPolicy{}
 	if err := r.Get(ctx, req.NamespacedName, policy); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -81,10 +85,20 @@ func (r *CorsPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	}
 	original := policy.DeepCopy()
 	defer func() {
-		retErr = errors.Join(retErr, r.patchStatus(ctx, original, policy))
+		err := r.patchStatus(ctx, original, policy)
+		if apierrors.IsConflict(err) {
+			// The cache had not yet seen the last status write: try again
+			// from a fresher copy, without logging an error.
+			res, err = ctrl.Result{RequeueAfter: statusConflictDelay}, nil
+		}
+		retErr = errors.Join(retErr, err)
 	}()
 	return ctrl.Result{}, r.reconcileNormal(ctx, policy)
 }
+
+// statusConflictDelay is how long a policy whose status patch met a newer
+// resourceVersion waits for the cache to catch up.
+const statusConflictDelay = 200 * time.Millisecond
 
 // ensureFinalizer adds the cleanup finalizer before anything is written.
 func (r *CorsPolicyReconciler) ensureFinalizer(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy) error {
@@ -264,15 +278,18 @@ func (r *CorsPolicyReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Ma
 		}
 	}
 	c, err := ctrl.NewControllerManagedBy(mgr).
-		For(&kubecorsv1alpha1.CorsPolicy{}).
-		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(r.ingressToCorsPolicies)).
+		// A policy's own status writes do not reconcile it again.
+		For(&kubecorsv1alpha1.CorsPolicy{}, builder.WithPredicates(predicate.Or[client.Object](
+			predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
+		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(r.ingressToCorsPolicies),
+			builder.WithPredicates(metadataOrGenerationChanged())).
 		Watches(&networkingv1.IngressClass{}, handler.EnqueueRequestsFromMapFunc(r.ingressClassToCorsPolicies)).
 		Watches(&kubecorsv1alpha1.CorsPolicy{}, handler.EnqueueRequestsFromMapFunc(r.corsPolicyToCompetingPolicies)).
 		Watches(&kubecorsv1alpha1.ClusterCorsPolicy{}, handler.EnqueueRequestsFromMapFunc(r.clusterCorsPolicyToCorsPolicies)).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.namespaceToCorsPolicies),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		Named("corspolicy").
-		WithOptions(controller.Options{RateLimiter: retryRateLimiter()}).
+		WithOptions(controller.Options{RateLimiter: retryRateLimiter(), MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Build(r)
 	if err != nil {
 		return err

@@ -196,7 +196,8 @@ func (r *CorsPolicyReconciler) enableGatewayAPI(ctx context.Context) error {
 		}
 		cache := r.gateway.mgr.GetCache()
 		for _, src := range []source.Source{
-			source.Kind(cache, client.Object(&gatewayv1.HTTPRoute{}), handler.EnqueueRequestsFromMapFunc(r.routeToCorsPolicies)),
+			source.Kind(cache, client.Object(&gatewayv1.HTTPRoute{}), handler.EnqueueRequestsFromMapFunc(r.routeToCorsPolicies),
+				metadataOrGenerationChanged()),
 			source.Kind(cache, client.Object(&gatewayv1.Gateway{}), handler.EnqueueRequestsFromMapFunc(r.gatewayToCorsPolicies)),
 			source.Kind(cache, client.Object(&gatewayv1.GatewayClass{}), handler.EnqueueRequestsFromMapFunc(r.gatewayClassToCorsPolicies)),
 		} {

@@ -16,6 +16,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -77,6 +78,7 @@ func startManager() func() {
 		Scheme:     scheme,
 		Metrics:    metricsserver.Options{BindAddress: "0"},
 		Controller: ctrlconfig.Controller{SkipNameValidation: new(true)},
+		Cache:      cache.Options{DefaultTransform: CacheTransform()},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	renderers, err := render.NewRegistry(map[string]string{"example.com/nginx-fork": "ingress-nginx"})
@@ -87,6 +89,9 @@ func startManager() func() {
 		APIReader: mgr.GetAPIReader(),
 		Recorder:  mgr.GetEventRecorder("kubecors"),
 		Renderers: renderers,
+		// Several workers, as in production, so that the suite exercises
+		// concurrent reconciles.
+		MaxConcurrentReconciles: 4,
 	}).SetupWithManager(mgrCtx, mgr)).To(Succeed())
 	Expect((&ClusterCorsPolicyReconciler{
 		Client:   mgr.GetClient(),
