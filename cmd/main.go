@@ -61,6 +61,7 @@ type options struct {
 	dataPlaneMappings    stringList
 	// Throughput: see BENCHMARKS.md for how the defaults were chosen.
 	maxConcurrentReconciles int
+	maxConcurrentWrites     int
 	kubeAPIQPS              float64
 	kubeAPIBurst            int
 	pprofAddr               string
@@ -105,7 +106,9 @@ func parseFlags() options {
 		"CONTROLLER=RENDERER: render Ingresses whose IngressClass names controller CONTROLLER with renderer RENDERER "+
 			"(ingress-nginx, traefik or haproxy-ingress); repeatable. A policy's spec.dataPlaneMappings takes precedence.")
 	flag.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", 4,
-		"How many CorsPolicies are reconciled at once. Each policy's targets are written one after another.")
+		"How many CorsPolicies are reconciled at once.")
+	flag.IntVar(&o.maxConcurrentWrites, "max-concurrent-writes", 16,
+		"How many targets of one CorsPolicy are written at once (a selector policy over thousands of Ingresses).")
 	flag.Float64Var(&o.kubeAPIQPS, "kube-api-qps", 0,
 		"Client-side limit on requests per second to the API server; 0 leaves it to the API server's priority and fairness (controller-runtime's default).")
 	flag.IntVar(&o.kubeAPIBurst, "kube-api-burst", 0, "Client-side burst above --kube-api-qps; 0 is client-go's default when a QPS is set.")
@@ -195,6 +198,7 @@ func run(ctx context.Context, o options) error {
 		Renderers: renderers,
 		// The flag's help says what this is; the reconciler's zero means one.
 		MaxConcurrentReconciles: o.maxConcurrentReconciles,
+		MaxConcurrentWrites:     o.maxConcurrentWrites,
 	}).SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}

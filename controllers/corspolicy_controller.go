@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -55,6 +56,9 @@ type CorsPolicyReconciler struct {
 	// MaxConcurrentReconciles is how many policies are reconciled at once;
 	// zero means one.
 	MaxConcurrentReconciles int
+	// MaxConcurrentWrites is how many targets of one policy are written at
+	// once; zero means one.
+	MaxConcurrentWrites int
 
 	gateway gatewayAPI
 }
@@ -121,25 +125,47 @@ func (r *CorsPolicyReconciler) reconcileNormal(ctx context.Context, policy *kube
 		return err
 	}
 	decided := plan.Compute(snapshot, r.Renderers)
-	results := make([]plan.Result, 0, len(decided.Targets))
+	results := r.executeAll(ctx, policy, decided.Targets)
 	// keep holds the targets whose configuration stays: programmed ones,
 	// and failed ones, whose earlier configuration (if any) is left as it
 	// was until the retry succeeds.
 	keep := map[string]bool{}
 	var failures []error
-	for _, t := range decided.Targets {
-		res := r.execute(ctx, policy, t)
+	for _, res := range results {
 		if res.Programmed() || res.Failed() {
 			keep[targetIndexKey(res.Ref.Kind, res.Ref.Name)] = true
 		}
 		if res.Failed() {
 			failures = append(failures, fmt.Errorf("%s %s: %s", res.Ref.Kind, res.Ref.Name, res.Message))
 		}
-		results = append(results, res)
 	}
 	failures = append(failures, r.cleanupTargets(ctx, policy, keep))
 	policy.Status = plan.Status(policy, decided.Verdict, results, metav1.Now())
 	return errors.Join(failures...)
+}
+
+// executeAll executes the plan's targets with up to MaxConcurrentWrites
+// writes in flight, so that a policy over thousands of targets is limited
+// by what the API server absorbs rather than by one request at a time.
+// Results keep the plan's order.
+func (r *CorsPolicyReconciler) executeAll(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy, targets []plan.Target) []plan.Result {
+	results := make([]plan.Result, len(targets))
+	workers := min(max(r.MaxConcurrentWrites, 1), len(targets))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				results[i] = r.execute(ctx, policy, targets[i])
+			}
+		})
+	}
+	for i := range targets {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return results
 }
 
 // execute makes the writes the plan decided for one target and returns

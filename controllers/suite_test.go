@@ -92,6 +92,7 @@ func startManager() func() {
 		// Several workers, as in production, so that the suite exercises
 		// concurrent reconciles.
 		MaxConcurrentReconciles: 4,
+		MaxConcurrentWrites:     8,
 	}).SetupWithManager(mgrCtx, mgr)).To(Succeed())
 	Expect((&ClusterCorsPolicyReconciler{
 		Client:   mgr.GetClient(),
