@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -68,33 +67,19 @@ func readSnapshot(t *testing.T, path string) Snapshot {
 				s.GatewayAPI = *o.GatewayAPI
 			}
 		case "CorsPolicy":
-			var p kubecorsv1alpha1.CorsPolicy
-			strict(&p)
-			s.Policies = append(s.Policies, p)
+			appendDoc(strict, &s.Policies)
 		case "ClusterCorsPolicy":
-			var p kubecorsv1alpha1.ClusterCorsPolicy
-			strict(&p)
-			s.ClusterPolicies = append(s.ClusterPolicies, p)
+			appendDoc(strict, &s.ClusterPolicies)
 		case "Ingress":
-			var o networkingv1.Ingress
-			strict(&o)
-			s.Ingresses = append(s.Ingresses, o)
+			appendDoc(strict, &s.Ingresses)
 		case "IngressClass":
-			var o networkingv1.IngressClass
-			strict(&o)
-			s.IngressClasses = append(s.IngressClasses, o)
+			appendDoc(strict, &s.IngressClasses)
 		case "HTTPRoute":
-			var o gatewayv1.HTTPRoute
-			strict(&o)
-			s.HTTPRoutes = append(s.HTTPRoutes, o)
+			appendDoc(strict, &s.HTTPRoutes)
 		case "Gateway":
-			var o gatewayv1.Gateway
-			strict(&o)
-			s.Gateways = append(s.Gateways, o)
+			appendDoc(strict, &s.Gateways)
 		case "GatewayClass":
-			var o gatewayv1.GatewayClass
-			strict(&o)
-			s.GatewayClasses = append(s.GatewayClasses, o)
+			appendDoc(strict, &s.GatewayClasses)
 		default:
 			t.Fatalf("%s: unexpected kind %v", path, raw["kind"])
 		}
@@ -104,6 +89,13 @@ func readSnapshot(t *testing.T, path string) Snapshot {
 	}
 	s.Policy = &s.Policies[0]
 	return s
+}
+
+// appendDoc decodes the current document into a new element of list.
+func appendDoc[T any](strict func(any), list *[]T) {
+	var o T
+	strict(&o)
+	*list = append(*list, o)
 }
 
 // goldenPlan is a plan as the golden files show it.
