@@ -926,6 +926,10 @@ func TestValidateClusterCorsPolicyDefaultPolicy(t *testing.T) {
 			switch {
 			case tc.wantErr == "" && len(errs) > 0:
 				t.Fatalf("unexpected errors: %v", errs)
+			case tc.wantErr != "" && len(errs) == 0:
+				// ToAggregate of an empty list is nil: report, do not panic
+				// and abort the package's other tests.
+				t.Fatalf("no error, want one containing %q", tc.wantErr)
 			case tc.wantErr != "" && !strings.Contains(errs.ToAggregate().Error(), tc.wantErr):
 				t.Fatalf("errors %v do not contain %q", errs, tc.wantErr)
 			}
