@@ -25,7 +25,7 @@ import (
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/controllers"
-	"github.com/kubecors/kubecors/internal/render"
+	"github.com/kubecors/kubecors/internal/dataplanes/registry"
 	webhookv1alpha1 "github.com/kubecors/kubecors/internal/webhook/v1alpha1"
 	"github.com/kubecors/kubecors/internal/webhookcerts"
 )
@@ -165,7 +165,7 @@ func run(ctx context.Context, o options) error {
 		}
 		mappings[controller] = renderer
 	}
-	renderers, err := render.NewRegistry(mappings)
+	renderers, err := registry.NewRegistry(mappings)
 	if err != nil {
 		return fmt.Errorf("--data-plane-mapping: %w", err)
 	}

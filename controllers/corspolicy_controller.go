@@ -30,7 +30,8 @@ import (
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/internal/clusterpolicy"
 	"github.com/kubecors/kubecors/internal/corsrules"
-	"github.com/kubecors/kubecors/internal/render"
+	"github.com/kubecors/kubecors/internal/dataplanes"
+	"github.com/kubecors/kubecors/internal/dataplanes/registry"
 )
 
 // finalizer keeps a policy until kubecors has removed what it wrote for it.
@@ -49,7 +50,7 @@ type CorsPolicyReconciler struct {
 	// Recorder emits events on policies.
 	Recorder recorder.EventRecorder
 	// Renderers maps data planes to their renderers.
-	Renderers *render.Registry
+	Renderers *registry.Registry
 
 	gateway gatewayAPI
 }
@@ -293,8 +294,8 @@ func (r *CorsPolicyReconciler) reconcileIngress(ctx context.Context, policy *kub
 		return res, nil
 	}
 	res.dataPlane = dp.renderer.Name()
-	cfg := dp.renderer.RenderIngress(render.Policy{Namespace: policy.Namespace, Name: policy.Name, Spec: policy.Spec},
-		render.IngressTarget{Namespace: ing.Namespace, Name: ing.Name})
+	cfg := dp.renderer.RenderIngress(dataplanes.Policy{Namespace: policy.Namespace, Name: policy.Name, Spec: policy.Spec},
+		dataplanes.IngressTarget{Namespace: ing.Namespace, Name: ing.Name})
 	if cfg.Refused != "" {
 		res.reason, res.message = kubecorsv1alpha1.ReasonRefused, cfg.Refused
 		return res, nil
@@ -313,7 +314,7 @@ func (r *CorsPolicyReconciler) reconcileIngress(ctx context.Context, policy *kub
 }
 
 // programmedMessage says what was programmed and what was narrowed.
-func programmedMessage(dataPlane string, narrowed []render.Narrowing) string {
+func programmedMessage(dataPlane string, narrowed []dataplanes.Narrowing) string {
 	if len(narrowed) == 0 {
 		return fmt.Sprintf("programmed for %s as written", dataPlane)
 	}

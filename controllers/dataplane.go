@@ -10,7 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
-	"github.com/kubecors/kubecors/internal/render"
+	"github.com/kubecors/kubecors/internal/dataplanes"
 )
 
 const (
@@ -34,7 +34,7 @@ func ingressClassName(ing *networkingv1.Ingress) string {
 
 // dataPlane is the outcome of detecting which data plane serves an Ingress.
 type dataPlane struct {
-	renderer   render.IngressRenderer
+	renderer   dataplanes.IngressRenderer
 	controller string
 	// problem explains why no renderer was chosen (renderer is nil).
 	problem string

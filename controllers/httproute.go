@@ -17,7 +17,9 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
-	"github.com/kubecors/kubecors/internal/render"
+	"github.com/kubecors/kubecors/internal/dataplanes"
+	"github.com/kubecors/kubecors/internal/dataplanes/gatewayapi"
+	"github.com/kubecors/kubecors/internal/dataplanes/traefik"
 )
 
 const (
@@ -114,12 +116,12 @@ func chooseMechanism(parents []routeParent) (routeMechanism, string) {
 		switch {
 		case p.problem != "":
 			problems = append(problems, p.problem)
-		case !p.cors && p.controller != render.GatewayControllerTraefik:
+		case !p.cors && p.controller != traefik.GatewayController:
 			noCORS = append(noCORS, p.String())
 			notTraefik = append(notTraefik, p.String())
 		case !p.cors:
 			noCORS = append(noCORS, p.String())
-		case p.controller != render.GatewayControllerTraefik:
+		case p.controller != traefik.GatewayController:
 			notTraefik = append(notTraefik, p.String())
 		}
 	}
@@ -173,16 +175,16 @@ func (r *CorsPolicyReconciler) reconcileRoute(ctx context.Context, policy *kubec
 	}
 	res.controller = strings.Join(controllers, ",")
 	mechanism, problem := chooseMechanism(parents)
-	p := render.Policy{Namespace: policy.Namespace, Name: policy.Name, Spec: policy.Spec}
+	p := dataplanes.Policy{Namespace: policy.Namespace, Name: policy.Name, Spec: policy.Spec}
 	var filter gatewayv1.HTTPRouteFilter
-	var narrowed []render.Narrowing
+	var narrowed []dataplanes.Narrowing
 	switch mechanism {
 	case mechanismNone:
 		res.reason, res.message = kubecorsv1alpha1.ReasonUnsupportedDataPlane, problem
 		return res, nil
 	case mechanismCORSFilter:
-		res.dataPlane = render.RendererGatewayAPI
-		cfg := render.RenderHTTPRouteCORS(p)
+		res.dataPlane = gatewayapi.Name
+		cfg := gatewayapi.RenderHTTPRouteCORS(p)
 		f, ok := cfg.RouteFilter()
 		if !ok {
 			res.reason, res.message = kubecorsv1alpha1.ReasonRefused, cfg.Refused
@@ -190,8 +192,8 @@ func (r *CorsPolicyReconciler) reconcileRoute(ctx context.Context, policy *kubec
 		}
 		filter, narrowed = f, cfg.Narrowed
 	case mechanismTraefikMiddleware:
-		res.dataPlane = render.RendererTraefik
-		cfg := render.RenderHTTPRouteMiddleware(p, route.Namespace)
+		res.dataPlane = traefik.Name
+		cfg := traefik.RenderHTTPRouteMiddleware(p, route.Namespace)
 		if err := r.applyOwnedObject(ctx, policy, cfg.Middleware); err != nil {
 			return res, err
 		}

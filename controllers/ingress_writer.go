@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
-	"github.com/kubecors/kubecors/internal/render"
+	"github.com/kubecors/kubecors/internal/dataplanes"
 )
 
 const (
@@ -52,7 +52,7 @@ func (e *conflictError) Error() string { return e.message }
 // key another manager set is a conflict rather than an overwrite), then the
 // owned objects, then kubecors's entries in Traefik's middleware list. It
 // writes nothing when everything is already in place.
-func (r *CorsPolicyReconciler) applyIngress(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy, ing *networkingv1.Ingress, cfg render.IngressConfig) error {
+func (r *CorsPolicyReconciler) applyIngress(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy, ing *networkingv1.Ingress, cfg dataplanes.IngressConfig) error {
 	desired := maps.Clone(cfg.Annotations)
 	if desired == nil {
 		desired = map[string]string{}

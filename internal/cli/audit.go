@@ -28,7 +28,12 @@ import (
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/internal/corscheck"
 	"github.com/kubecors/kubecors/internal/corsrules"
-	"github.com/kubecors/kubecors/internal/dataplane"
+	"github.com/kubecors/kubecors/internal/dataplanes"
+	"github.com/kubecors/kubecors/internal/dataplanes/gatewayapi"
+	"github.com/kubecors/kubecors/internal/dataplanes/haproxyingress"
+	"github.com/kubecors/kubecors/internal/dataplanes/ingressnginx"
+	"github.com/kubecors/kubecors/internal/dataplanes/registry"
+	"github.com/kubecors/kubecors/internal/dataplanes/traefik"
 )
 
 // Severities of audit findings, from the most to the least urgent.
@@ -219,7 +224,7 @@ func (o *auditOptions) run(ctx context.Context) error {
 // plane model, and whether kubecors wrote it.
 type auditTarget struct {
 	object    auditObject
-	model     dataplane.Model
+	model     dataplanes.Model
 	key       string
 	managedBy string
 	// section is the HTTPRoute rule name, for suggestions.
@@ -241,7 +246,7 @@ func (r *auditResult) summary() string {
 		counts[f.Severity]++
 	}
 	kinds := make([]string, 0, len(r.scanned))
-	for _, kind := range [][2]string{{kubecorsv1alpha1.KindIngress, "Ingresses"}, {dataplane.HTTPRouteKind, "HTTPRoutes"}} {
+	for _, kind := range [][2]string{{kubecorsv1alpha1.KindIngress, "Ingresses"}, {gatewayapi.HTTPRouteKind, "HTTPRoutes"}} {
 		if n, ok := r.scanned[kind[0]]; ok {
 			kinds = append(kinds, plural(n, kind[0], kind[1]))
 		}
@@ -287,7 +292,7 @@ func scanCluster(ctx context.Context, s *clusterSession, namespace string) (*aud
 		r.auditIngress(&ingresses.Items[i], classes.Items, middlewares, traefikServed)
 	}
 	if gatewayServed {
-		r.scanned[dataplane.HTTPRouteKind] = len(routes)
+		r.scanned[gatewayapi.HTTPRouteKind] = len(routes)
 		for i := range routes {
 			r.auditRoute(&routes[i], middlewares)
 		}
@@ -307,29 +312,29 @@ func (r *auditResult) auditIngress(ing *networkingv1.Ingress, classes []networki
 	if p := ing.Annotations[policyAnnotation]; p != "" {
 		managedBy = "CorsPolicy " + objectRef(ing.Namespace, p)
 	}
-	detection := dataplane.DetectIngress(ing, classes)
+	detection := registry.DetectIngress(ing, classes)
 	planes := []string{detection.DataPlane}
 	if detection.DataPlane == "" {
-		planes = dataplane.AnnotatedDataPlanes(ing.Annotations)
-	} else if foreign := dataplane.ForeignCORSAnnotations(ing.Annotations, detection.DataPlane); len(foreign) > 0 {
+		planes = registry.AnnotatedDataPlanes(ing.Annotations)
+	} else if foreign := registry.ForeignCORSAnnotations(ing.Annotations, detection.DataPlane); len(foreign) > 0 {
 		r.Findings = append(r.Findings, auditFinding{RuleID: ruleIneffective.ID, Rule: ruleIneffective.Name, Severity: severityInfo,
 			Object: obj, DataPlane: detection.DataPlane, Key: strings.Join(foreign, ","), ManagedBy: managedBy,
 			Message: fmt.Sprintf("%s has no effect: the Ingress is served by %s (%s)", strings.Join(foreign, ", "), detection.DataPlane, detection.How)})
 	}
 	for _, dp := range planes {
-		var model dataplane.Model
+		var model dataplanes.Model
 		switch dp {
-		case dataplane.IngressNginx, dataplane.HAProxyIngress:
-			model, _ = dataplane.ParseIngressAnnotations(dp, ing.Annotations)
-		case dataplane.Traefik:
+		case ingressnginx.Name, haproxyingress.Name:
+			model, _ = registry.ParseIngressAnnotations(dp, ing.Annotations)
+		case traefik.Name:
 			if !traefikServed {
 				continue
 			}
-			chain, _ := middlewareChain(ing.Annotations[dataplane.TraefikMiddlewaresAnnotation], middlewares)
+			chain, _ := middlewareChain(ing.Annotations[traefik.MiddlewaresAnnotation], middlewares)
 			var err error
-			if model, err = dataplane.ParseTraefik(chain); err != nil {
+			if model, err = traefik.ParseTraefik(chain); err != nil {
 				r.Findings = append(r.Findings, auditFinding{RuleID: ruleSilentFallback.ID, Rule: ruleSilentFallback.Name, Severity: severityLow,
-					Object: obj, DataPlane: dp, Key: dataplane.TraefikMiddlewaresAnnotation, ManagedBy: managedBy, Message: err.Error()})
+					Object: obj, DataPlane: dp, Key: traefik.MiddlewaresAnnotation, ManagedBy: managedBy, Message: err.Error()})
 				continue
 			}
 		default:
@@ -343,23 +348,23 @@ func (r *auditResult) auditIngress(ing *networkingv1.Ingress, classes []networki
 
 // auditRoute audits every rule of an HTTPRoute that configures CORS.
 func (r *auditResult) auditRoute(route *unstructured.Unstructured, middlewares []unstructured.Unstructured) {
-	obj := auditObject{APIVersion: dataplane.GatewayGroup + "/" + dataplane.GatewayVersion, Kind: dataplane.HTTPRouteKind,
+	obj := auditObject{APIVersion: gatewayapi.Group + "/" + gatewayapi.Version, Kind: gatewayapi.HTTPRouteKind,
 		Namespace: route.GetNamespace(), Name: route.GetName()}
 	managedBy := ""
 	if p := route.GetAnnotations()[policyAnnotation]; p != "" {
 		managedBy = "CorsPolicy " + objectRef(route.GetNamespace(), p)
 	}
-	for _, rule := range dataplane.HTTPRouteRules(route) {
-		var model dataplane.Model
+	for _, rule := range gatewayapi.HTTPRouteRules(route) {
+		var model dataplanes.Model
 		key := fmt.Sprintf("spec.rules[%d]", rule.Index)
 		switch {
 		case rule.CORS != nil:
 			key = fmt.Sprintf("spec.rules[%d].filters[%d].cors", rule.Index, rule.CORSFilterIndex)
-			model = dataplane.ParseGatewayCORS(rule.CORS, key)
+			model = gatewayapi.ParseGatewayCORS(rule.CORS, key)
 		case len(rule.Middlewares) > 0:
-			var chain []dataplane.TraefikMiddleware
+			var chain []traefik.Middleware
 			for _, name := range rule.Middlewares {
-				entry := dataplane.TraefikMiddleware{Ref: objectRef(route.GetNamespace(), name)}
+				entry := traefik.Middleware{Ref: objectRef(route.GetNamespace(), name)}
 				for i := range middlewares {
 					if middlewares[i].GetNamespace() == route.GetNamespace() && middlewares[i].GetName() == name {
 						entry.Object = &middlewares[i]
@@ -368,7 +373,7 @@ func (r *auditResult) auditRoute(route *unstructured.Unstructured, middlewares [
 				chain = append(chain, entry)
 			}
 			var err error
-			if model, err = dataplane.ParseTraefik(chain); err != nil {
+			if model, err = traefik.ParseTraefik(chain); err != nil {
 				continue
 			}
 		default:
@@ -391,7 +396,7 @@ func auditModel(t auditTarget) []auditFinding {
 	if !eff.Enabled {
 		return nil
 	}
-	a := &auditor{target: t, eff: eff, originKey: settingKey(eff, dataplane.SettingAllowOrigins, t.key)}
+	a := &auditor{target: t, eff: eff, originKey: settingKey(eff, dataplanes.SettingAllowOrigins, t.key)}
 	reflected := a.probeOrigins()
 	for _, origin := range eff.AllowOrigins {
 		a.findings = append(a.findings, originFindings(t, eff, origin, a.originKey)...)
@@ -406,7 +411,7 @@ func auditModel(t auditTarget) []auditFinding {
 // auditor collects the findings of one configuration.
 type auditor struct {
 	target    auditTarget
-	eff       dataplane.Effective
+	eff       dataplanes.Effective
 	originKey string
 	findings  []auditFinding
 }
@@ -420,25 +425,25 @@ func (a *auditor) add(rule auditRule, severity, key, message string) {
 // to allow, and from "null", and reports whether any origin is echoed.
 func (a *auditor) probeOrigins() bool {
 	eff := a.eff
-	credKey := settingKey(eff, dataplane.SettingAllowCredentials, a.target.key)
+	credKey := settingKey(eff, dataplanes.SettingAllowCredentials, a.target.key)
 	probe := probeActual(a.target.model, auditProbeOrigin)
-	acao, acac := probe.Get(dataplane.HeaderAllowOrigin), probe.Get(dataplane.HeaderAllowCredentials) == trueValue
+	acao, acac := probe.Get(dataplanes.HeaderAllowOrigin), probe.Get(dataplanes.HeaderAllowCredentials) == trueValue
 	reflected := acao == auditProbeOrigin
 	reflectKey := a.originKey
 	if len(eff.AllowOriginRegexes) > 0 && !eff.AnyOrigin {
 		// An arbitrary origin can only have come through a regex.
-		reflectKey = settingKey(eff, dataplane.SettingAllowOriginRegexes, a.target.key)
+		reflectKey = settingKey(eff, dataplanes.SettingAllowOriginRegexes, a.target.key)
 	}
 	switch {
 	case acao == "*" && acac:
-		msg := fmt.Sprintf("any origin is allowed (%s) with Access-Control-Allow-Credentials: true", describeSource(eff, dataplane.SettingAllowOrigins))
+		msg := fmt.Sprintf("any origin is allowed (%s) with Access-Control-Allow-Credentials: true", describeSource(eff, dataplanes.SettingAllowOrigins))
 		if credentialsDefaulted(eff) {
 			msg += fmt.Sprintf("; credentials are on because %s defaults them to true (%s is not set)", eff.DataPlane, credKey)
 		}
 		a.add(ruleWildcardCredentials, severityHigh, a.originKey, msg)
 	case acao == "*":
 		a.add(ruleAnyOrigin, severityInfo, a.originKey,
-			fmt.Sprintf("any origin may read responses (%s), without credentials", describeSource(eff, dataplane.SettingAllowOrigins)))
+			fmt.Sprintf("any origin may read responses (%s), without credentials", describeSource(eff, dataplanes.SettingAllowOrigins)))
 	case reflected && acac:
 		a.add(ruleReflectedOrigin, severityHigh, reflectKey, fmt.Sprintf("an arbitrary origin (%s) is echoed with Access-Control-Allow-Credentials: true: "+
 			"any website can read users' responses", auditProbeOrigin))
@@ -446,9 +451,9 @@ func (a *auditor) probeOrigins() bool {
 		a.add(ruleReflectedOrigin, severityMedium, reflectKey, fmt.Sprintf("an arbitrary origin (%s) is echoed: any website can read the responses", auditProbeOrigin))
 	}
 	// An echo of any origin includes "null": reported once, as reflection.
-	if null := probeActual(a.target.model, "null"); !reflected && null.Get(dataplane.HeaderAllowOrigin) == "null" {
+	if null := probeActual(a.target.model, "null"); !reflected && null.Get(dataplanes.HeaderAllowOrigin) == "null" {
 		severity := severityMedium
-		if null.Get(dataplane.HeaderAllowCredentials) == trueValue {
+		if null.Get(dataplanes.HeaderAllowCredentials) == trueValue {
 			severity = severityHigh
 		}
 		a.add(ruleNullOrigin, severity, a.originKey, `the "null" origin is allowed: sandboxed iframes and local files of any site send it`)
@@ -468,7 +473,7 @@ func (a *auditor) regexes(reflected bool) {
 		if a.eff.AllowCredentials {
 			severity = severityHigh
 		}
-		a.add(ruleUnanchoredRegex, severity, settingKey(a.eff, dataplane.SettingAllowOriginRegexes, a.target.key),
+		a.add(ruleUnanchoredRegex, severity, settingKey(a.eff, dataplanes.SettingAllowOriginRegexes, a.target.key),
 			fmt.Sprintf("origin regex %q is not anchored at both ends, so look-alike origins match it too", expr))
 	}
 }
@@ -476,7 +481,7 @@ func (a *auditor) regexes(reflected bool) {
 // fallbacks reports values the data plane replaced or narrowed silently.
 func (a *auditor) fallbacks() {
 	for _, s := range a.eff.Settings {
-		if s.Source == dataplane.SourceFallback || s.Source == dataplane.SourceNarrowed {
+		if s.Source == dataplanes.SourceFallback || s.Source == dataplanes.SourceNarrowed {
 			a.add(ruleSilentFallback, fallbackSeverity(s), s.Key, fmt.Sprintf("%s (written %s, used %q)", s.Note, strconv.Quote(s.Written), s.Effective))
 		}
 	}
@@ -493,23 +498,23 @@ func (a *auditor) maxAge() {
 		severity, limit = severityLow, "every browser's cap (Firefox 86400, Chromium 7200)"
 	}
 	msg := fmt.Sprintf("Access-Control-Max-Age is %d seconds, above %s", *eff.MaxAge, limit)
-	if s, ok := eff.Setting(dataplane.SettingMaxAge); ok && s.Source == dataplane.SourceDefault {
+	if s, ok := eff.Setting(dataplanes.SettingMaxAge); ok && s.Source == dataplanes.SourceDefault {
 		msg += fmt.Sprintf(" (%s's default)", eff.DataPlane)
 	}
-	a.add(ruleMaxAge, severity, settingKey(eff, dataplane.SettingMaxAge, a.target.key), msg)
+	a.add(ruleMaxAge, severity, settingKey(eff, dataplanes.SettingMaxAge, a.target.key), msg)
 }
 
 // vary reports an echoed origin without Vary: Origin. Gateway API leaves
 // Vary to the implementation, which the model cannot know.
 func (a *auditor) vary() {
-	if a.eff.DataPlane == dataplane.GatewayAPI {
+	if a.eff.DataPlane == gatewayapi.Name {
 		return
 	}
 	origin := firstExactOrigin(a.eff)
 	if origin == "" {
 		return
 	}
-	if resp := probeActual(a.target.model, origin); resp.Get(dataplane.HeaderAllowOrigin) == origin && !varyOrigin(resp) {
+	if resp := probeActual(a.target.model, origin); resp.Get(dataplanes.HeaderAllowOrigin) == origin && !varyOrigin(resp) {
 		a.add(ruleMissingVary, severityLow, a.originKey, fmt.Sprintf("%s is echoed without Vary: Origin (%s never sends it)", origin, a.eff.DataPlane))
 	}
 }
@@ -522,7 +527,7 @@ func regexMatches(expr, s string) bool {
 
 // originFindings checks one allowed origin for insecure schemes and
 // public-suffix wildcards.
-func originFindings(t auditTarget, eff dataplane.Effective, origin, key string) []auditFinding {
+func originFindings(t auditTarget, eff dataplanes.Effective, origin, key string) []auditFinding {
 	var findings []auditFinding
 	add := func(rule auditRule, severity, message string) {
 		findings = append(findings, auditFinding{RuleID: rule.ID, Rule: rule.Name, Severity: severity, Object: t.object,
@@ -566,18 +571,18 @@ func originHost(rest string) string {
 
 // fallbackSeverity rates a silently replaced value by what the default
 // allows.
-func fallbackSeverity(s dataplane.Setting) string {
+func fallbackSeverity(s dataplanes.Setting) string {
 	switch {
-	case s.Name == dataplane.SettingAllowOrigins && s.Effective == "*":
+	case s.Name == dataplanes.SettingAllowOrigins && s.Effective == "*":
 		return severityHigh
-	case s.Name == dataplane.SettingAllowHeaders || s.Name == dataplane.SettingAllowCredentials && s.Effective == trueValue:
+	case s.Name == dataplanes.SettingAllowHeaders || s.Name == dataplanes.SettingAllowCredentials && s.Effective == trueValue:
 		return severityMedium
 	}
 	return severityLow
 }
 
 // settingKey is the key of a named setting, or fallback.
-func settingKey(eff dataplane.Effective, name, fallback string) string {
+func settingKey(eff dataplanes.Effective, name, fallback string) string {
 	if s, ok := eff.Setting(name); ok {
 		return s.Key
 	}
@@ -585,21 +590,21 @@ func settingKey(eff dataplane.Effective, name, fallback string) string {
 }
 
 // describeSource says where an effective value came from, for messages.
-func describeSource(eff dataplane.Effective, name string) string {
+func describeSource(eff dataplanes.Effective, name string) string {
 	s, ok := eff.Setting(name)
 	switch {
 	case !ok:
 		return "as configured"
-	case s.Source == dataplane.SourceDefault:
+	case s.Source == dataplanes.SourceDefault:
 		return fmt.Sprintf("%s is not set, and %s's default is %q", s.Key, eff.DataPlane, s.Effective)
-	case s.Source == dataplane.SourceFallback:
+	case s.Source == dataplanes.SourceFallback:
 		return fmt.Sprintf("%s %q fails validation, and %s falls back to %q", s.Key, s.Written, eff.DataPlane, s.Effective)
 	}
 	return fmt.Sprintf("%s is %q", s.Key, s.Written)
 }
 
 // probeActual sends a credentialed GET from origin to the model.
-func probeActual(m dataplane.Model, origin string) http.Header {
+func probeActual(m dataplanes.Model, origin string) http.Header {
 	resp, err := m.Actual(corscheck.Request{Origin: origin, Method: http.MethodGet, Headers: http.Header{}, Credentials: true})
 	if err != nil || resp.Header == nil {
 		return http.Header{}
@@ -609,7 +614,7 @@ func probeActual(m dataplane.Model, origin string) http.Header {
 
 // varyOrigin reports whether a response varies by Origin.
 func varyOrigin(h http.Header) bool {
-	for _, v := range h.Values(dataplane.HeaderVary) {
+	for _, v := range h.Values(dataplanes.HeaderVary) {
 		for item := range strings.SplitSeq(v, ",") {
 			if item = strings.TrimSpace(item); item == "*" || strings.EqualFold(item, "Origin") {
 				return true
@@ -620,7 +625,7 @@ func varyOrigin(h http.Header) bool {
 }
 
 // firstExactOrigin is the first allowed origin without a wildcard.
-func firstExactOrigin(eff dataplane.Effective) string {
+func firstExactOrigin(eff dataplanes.Effective) string {
 	for _, o := range eff.AllowOrigins {
 		if strings.Contains(o, "://") && !strings.Contains(o, "*") {
 			return o
@@ -641,7 +646,7 @@ func conflictFindings(policies []kubecorsv1alpha1.CorsPolicy, ingresses []networ
 		targets = append(targets, target{auditObject{ingressAPIVersion, kubecorsv1alpha1.KindIngress, ing.Namespace, ing.Name}, ing.Labels})
 	}
 	for _, r := range routes {
-		targets = append(targets, target{auditObject{dataplane.GatewayGroup + "/" + dataplane.GatewayVersion, dataplane.HTTPRouteKind,
+		targets = append(targets, target{auditObject{gatewayapi.Group + "/" + gatewayapi.Version, gatewayapi.HTTPRouteKind,
 			r.GetNamespace(), r.GetName()}, r.GetLabels()})
 	}
 	var findings []auditFinding
@@ -676,7 +681,7 @@ func conflictFindings(policies []kubecorsv1alpha1.CorsPolicy, ingresses []networ
 			}
 			obj := auditObject{ingressAPIVersion, ts.TargetRef.Kind, p.Namespace, ts.TargetRef.Name}
 			if ts.TargetRef.Kind == kubecorsv1alpha1.KindHTTPRoute {
-				obj.APIVersion = dataplane.GatewayGroup + "/" + dataplane.GatewayVersion
+				obj.APIVersion = gatewayapi.Group + "/" + gatewayapi.Version
 			}
 			if flagged[obj.String()] && strings.Contains(c.Message, corsPolicyKind) {
 				continue
@@ -936,8 +941,8 @@ func suggestPolicy(t auditTarget) auditSuggestion {
 	s := &policySuggester{eff: eff}
 	spec := kubecorsv1alpha1.CorsPolicySpec{}
 	ref := kubecorsv1alpha1.PolicyTargetReference{Group: "networking.k8s.io", Kind: t.object.Kind, Name: t.object.Name}
-	if t.object.Kind == dataplane.HTTPRouteKind {
-		ref.Group = dataplane.GatewayGroup
+	if t.object.Kind == gatewayapi.HTTPRouteKind {
+		ref.Group = gatewayapi.Group
 		if t.section != "" {
 			ref.SectionName = &t.section
 		}
@@ -947,8 +952,8 @@ func suggestPolicy(t auditTarget) auditSuggestion {
 	spec.AllowOrigins = s.origins(t.model, &credentials)
 	spec.AllowCredentials = &credentials
 	spec.AllowMethods = convertList[kubecorsv1alpha1.HTTPMethod](s.methods(credentials))
-	spec.AllowHeaders = convertList[kubecorsv1alpha1.RequestHeaderName](s.headers(dataplane.SettingAllowHeaders, eff.AllowHeaders, credentials, true))
-	spec.ExposeHeaders = convertList[kubecorsv1alpha1.ResponseHeaderName](s.headers(dataplane.SettingExposeHeaders, eff.ExposeHeaders, credentials, false))
+	spec.AllowHeaders = convertList[kubecorsv1alpha1.RequestHeaderName](s.headers(dataplanes.SettingAllowHeaders, eff.AllowHeaders, credentials, true))
+	spec.ExposeHeaders = convertList[kubecorsv1alpha1.ResponseHeaderName](s.headers(dataplanes.SettingExposeHeaders, eff.ExposeHeaders, credentials, false))
 	spec.MaxAge = s.maxAge()
 	// The hand-written configuration is still there when the policy is
 	// created; kubecors reports a conflict unless told to take it over.
@@ -986,7 +991,7 @@ func suggestPolicy(t auditTarget) auditSuggestion {
 
 // policySuggester collects the decisions of one suggestion.
 type policySuggester struct {
-	eff     dataplane.Effective
+	eff     dataplanes.Effective
 	changes []string
 }
 
@@ -994,11 +999,11 @@ func (s *policySuggester) note(change string) { s.changes = append(s.changes, ch
 
 // credentials is what browsers were actually allowed: credentials work
 // only when the origin is echoed, never with "*".
-func (s *policySuggester) credentials(m dataplane.Model) bool {
+func (s *policySuggester) credentials(m dataplanes.Model) bool {
 	if !s.eff.AllowCredentials {
 		return false
 	}
-	if probeActual(m, auditProbeOrigin).Get(dataplane.HeaderAllowOrigin) == "*" {
+	if probeActual(m, auditProbeOrigin).Get(dataplanes.HeaderAllowOrigin) == "*" {
 		s.note(fmt.Sprintf(`allowCredentials is false: %s answers "*" with credentials, which browsers refuse, so credentialed requests never worked; `+
 			`if pages need cookies, replace "*" with their origins and set allowCredentials: true`, s.eff.DataPlane))
 		return false
@@ -1011,8 +1016,8 @@ func (s *policySuggester) credentials(m dataplane.Model) bool {
 }
 
 // origins keeps the origins the rules accept.
-func (s *policySuggester) origins(m dataplane.Model, credentials *bool) []kubecorsv1alpha1.Origin {
-	if probeActual(m, auditProbeOrigin).Get(dataplane.HeaderAllowOrigin) == auditProbeOrigin {
+func (s *policySuggester) origins(m dataplanes.Model, credentials *bool) []kubecorsv1alpha1.Origin {
+	if probeActual(m, auditProbeOrigin).Get(dataplanes.HeaderAllowOrigin) == auditProbeOrigin {
 		s.note("allowOrigins is empty: the configuration echoed any origin; list the origins of your pages")
 		return nil
 	}
@@ -1039,7 +1044,7 @@ func (s *policySuggester) origins(m dataplane.Model, credentials *bool) []kubeco
 			s.note(fmt.Sprintf("%q left out: a plain-http origin cannot be allowed with credentials; serve the page over https and list https://%s",
 				o, strings.TrimPrefix(p.String(), "http://")))
 			continue
-		case p.SubdomainWildcard && s.eff.DataPlane == dataplane.IngressNginx:
+		case p.SubdomainWildcard && s.eff.DataPlane == ingressnginx.Name:
 			s.note(fmt.Sprintf(`%q: ingress-nginx matched one label in place of "*."; in a CorsPolicy it matches one or more (kubecors still renders one label for ingress-nginx)`, o))
 		}
 		if !slices.Contains(out, kubecorsv1alpha1.Origin(p.String())) {
@@ -1055,7 +1060,7 @@ func (s *policySuggester) origins(m dataplane.Model, credentials *bool) []kubeco
 // methods keeps the methods the rules accept.
 func (s *policySuggester) methods(credentials bool) []string {
 	var out []string
-	if setting, ok := s.eff.Setting(dataplane.SettingAllowMethods); ok && setting.Source != dataplane.SourceWritten && len(s.eff.AllowMethods) > 0 {
+	if setting, ok := s.eff.Setting(dataplanes.SettingAllowMethods); ok && setting.Source != dataplanes.SourceWritten && len(s.eff.AllowMethods) > 0 {
 		s.note(fmt.Sprintf("allowMethods is %s's default list; trim it to the methods pages use", s.eff.DataPlane))
 	}
 	for _, m := range s.eff.AllowMethods {
@@ -1073,7 +1078,7 @@ func (s *policySuggester) methods(credentials bool) []string {
 // headers keeps the request or response header names the rules accept.
 func (s *policySuggester) headers(name string, names []string, credentials, request bool) []string {
 	var out, forbidden []string
-	if setting, ok := s.eff.Setting(name); ok && setting.Source != dataplane.SourceWritten && len(names) > 0 {
+	if setting, ok := s.eff.Setting(name); ok && setting.Source != dataplanes.SourceWritten && len(names) > 0 {
 		s.note(fmt.Sprintf("%s is %s's default list; trim it to the headers pages use", name, s.eff.DataPlane))
 	}
 	for _, h := range names {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,8 +33,11 @@ import (
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/internal/corscheck"
 	"github.com/kubecors/kubecors/internal/corsrules"
-	"github.com/kubecors/kubecors/internal/dataplane"
-	"github.com/kubecors/kubecors/internal/render"
+	"github.com/kubecors/kubecors/internal/dataplanes"
+	"github.com/kubecors/kubecors/internal/dataplanes/gatewayapi"
+	"github.com/kubecors/kubecors/internal/dataplanes/ingressnginx"
+	"github.com/kubecors/kubecors/internal/dataplanes/registry"
+	"github.com/kubecors/kubecors/internal/dataplanes/traefik"
 )
 
 // outSARIF is audit's output format for code-scanning tools, besides the
@@ -127,7 +129,7 @@ a usage error or when the target cannot be read.`,
 	f := cmd.Flags()
 	f.StringVarP(&o.filename, "filename", "f", "", `CorsPolicy file to explain instead of a cluster target ("-" for standard input)`)
 	f.StringVar(&o.dataPlane, "data-plane", "", fmt.Sprintf("Data plane to simulate: %s, or %q for the policy's own semantics. "+
-		"For -f the default is %s; for a cluster target it overrides detection", strings.Join(render.RendererNames(), ", "), dataplane.Policy, dataplane.IngressNginx))
+		"For -f the default is %s; for a cluster target it overrides detection", strings.Join(registry.RendererNames(), ", "), dataplanes.PolicyDataPlane, ingressnginx.Name))
 	f.StringVar(&o.rule, "rule", "", "HTTPRoute rule to explain, by name or index (default: the only rule, or the first with a CORS filter)")
 	f.StringVar(&o.origin, "origin", "", "Origin of the page making the request, e.g. https://app.example.com (required)")
 	f.StringVar(&o.method, "method", http.MethodGet, "Request method")
@@ -153,10 +155,10 @@ func (o *explainOptions) validate(args []string) error {
 	if !slices.Contains([]string{outputTable, outputJSON, outputYAML}, o.output) {
 		return fmt.Errorf("unknown output format %q: use table, json or yaml", o.output)
 	}
-	if o.dataPlane != "" && o.dataPlane != dataplane.Policy && o.dataPlane != dataplane.GatewayAPI &&
-		!slices.Contains(render.RendererNames(), o.dataPlane) {
+	if o.dataPlane != "" && o.dataPlane != dataplanes.PolicyDataPlane && o.dataPlane != gatewayapi.Name &&
+		!slices.Contains(registry.RendererNames(), o.dataPlane) {
 		return fmt.Errorf("unknown data plane %q: use one of %s, %s or %s", o.dataPlane,
-			strings.Join(render.RendererNames(), ", "), dataplane.GatewayAPI, dataplane.Policy)
+			strings.Join(registry.RendererNames(), ", "), gatewayapi.Name, dataplanes.PolicyDataPlane)
 	}
 	if _, err := o.request(); err != nil {
 		return err
@@ -229,12 +231,12 @@ type explainTarget struct {
 	// effect on the data plane that serves the target.
 	Notes []string
 	// model answers the browser's requests.
-	model dataplane.Model
+	model dataplanes.Model
 	// rendered re-renders the policy for the target's data plane, to tell
 	// narrowing from a stale configuration; nil when not possible.
-	rendered func() (dataplane.Model, []render.Narrowing, string)
+	rendered func() (dataplanes.Model, []dataplanes.Narrowing, string)
 	// fixer writes a change for hand-written configuration.
-	fixer handFixer
+	fixer dataplanes.Fixer
 }
 
 // fileTarget reads a CorsPolicy from -f and simulates it on --data-plane.
@@ -252,13 +254,13 @@ func (o *explainOptions) fileTarget() (*explainTarget, error) {
 	dp := o.dataPlane
 	detection := "chosen with --data-plane"
 	if dp == "" {
-		dp, detection = dataplane.IngressNginx, "the default for -f; choose another with --data-plane"
+		dp, detection = ingressnginx.Name, "the default for -f; choose another with --data-plane"
 	}
 	return policyTarget(policy, dp, detection, fmt.Sprintf("CorsPolicy %s (file %s)", objectRef(policy.Namespace, policy.Name), o.filename))
 }
 
 // policyTarget simulates a CorsPolicy rendered for dp as kubecors would
-// render it, or, for dataplane.Policy, by its own semantics.
+// render it, or, for dataplanes.PolicyDataPlane, by its own semantics.
 func policyTarget(policy *kubecorsv1alpha1.CorsPolicy, dp, detection, ref string) (*explainTarget, error) {
 	t := &explainTarget{
 		Ref: ref, Kind: corsPolicyKind, Namespace: policy.Namespace, Name: policy.Name, GovernedBy: governedByPolicy, Policy: policy,
@@ -267,8 +269,8 @@ func policyTarget(policy *kubecorsv1alpha1.CorsPolicy, dp, detection, ref string
 	if errs, _ := corsrules.ValidateCorsPolicy(policy); len(errs) > 0 {
 		t.Notes = append(t.Notes, "the policy is invalid and would not be accepted: "+errs.ToAggregate().Error())
 	}
-	if dp == dataplane.Policy {
-		t.model = dataplane.ParsePolicy(policy.Spec)
+	if dp == dataplanes.PolicyDataPlane {
+		t.model = dataplanes.ParsePolicy(policy.Spec)
 		return t, nil
 	}
 	model, narrowed, refused, err := renderModel(policy, dp, objectRef(policy.Namespace, "target"))
@@ -276,7 +278,7 @@ func policyTarget(policy *kubecorsv1alpha1.CorsPolicy, dp, detection, ref string
 		return nil, err
 	}
 	t.model = model
-	t.rendered = func() (dataplane.Model, []render.Narrowing, string) { return model, narrowed, refused }
+	t.rendered = func() (dataplanes.Model, []dataplanes.Narrowing, string) { return model, narrowed, refused }
 	if refused != "" {
 		t.Notes = append(t.Notes, "kubecors refuses to program this policy on "+dp+": "+refused)
 	}
@@ -320,52 +322,17 @@ func decodeCorsPolicy(data []byte) (*kubecorsv1alpha1.CorsPolicy, error) {
 	return nil, fmt.Errorf("%d CorsPolicies in the file: explain takes one", len(found))
 }
 
-// renderModel renders a policy for an Ingress data plane as kubecors would
-// and reads the result back the way the data plane reads it.
-func renderModel(policy *kubecorsv1alpha1.CorsPolicy, dp, ingressRef string) (dataplane.Model, []render.Narrowing, string, error) {
-	if dp == dataplane.GatewayAPI {
-		return renderRouteModel(policy)
-	}
-	registry, err := render.NewRegistry(nil)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	renderer, ok := registry.ByName(dp)
-	if !ok {
+// renderModel renders a policy for a data plane as kubecors would and
+// reads the result back the way the data plane reads it.
+func renderModel(policy *kubecorsv1alpha1.CorsPolicy, dp, ingressRef string) (dataplanes.Model, []dataplanes.Narrowing, string, error) {
+	plane, ok := registry.Lookup(dp)
+	if !ok || plane.Rendered == nil {
 		return nil, nil, "", fmt.Errorf("kubecors has no renderer for %q; use one of %s, or %s", dp,
-			strings.Join(render.RendererNames(), ", "), dataplane.Policy)
+			strings.Join(registry.RendererNames(), ", "), dataplanes.PolicyDataPlane)
 	}
 	namespace, _, _ := strings.Cut(ingressRef, "/")
-	cfg := renderer.RenderIngress(render.Policy{Namespace: policy.Namespace, Name: policy.Name, Spec: policy.Spec},
-		render.IngressTarget{Namespace: namespace, Name: policy.Name})
-	if cfg.Refused != "" {
-		return dataplane.NoCORS(dp, "kubecors writes nothing: "+cfg.Refused), nil, cfg.Refused, nil
-	}
-	if dp == dataplane.Traefik {
-		var chain []dataplane.TraefikMiddleware
-		for i, obj := range cfg.Objects {
-			chain = append(chain, dataplane.TraefikMiddleware{Ref: cfg.Middlewares[min(i, len(cfg.Middlewares)-1)], Object: obj})
-		}
-		model, err := dataplane.ParseTraefik(chain)
-		return model, cfg.Narrowed, "", err
-	}
-	model, err := dataplane.ParseIngressAnnotations(dp, cfg.Annotations)
-	return model, cfg.Narrowed, "", err
-}
-
-// renderRouteModel renders a policy as an HTTPRoute CORS filter, as kubecors
-// would for a Gateway with the HTTPRouteCORS feature, and reads it back.
-func renderRouteModel(policy *kubecorsv1alpha1.CorsPolicy) (dataplane.Model, []render.Narrowing, string, error) {
-	cfg := render.RenderHTTPRouteCORS(render.Policy{Namespace: policy.Namespace, Name: policy.Name, Spec: policy.Spec})
-	filter, ok := cfg.RouteFilter()
-	if !ok {
-		return dataplane.NoCORS(dataplane.GatewayAPI, "kubecors writes no filter: "+cfg.Refused), nil, cfg.Refused, nil
-	}
-	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(filter.CORS)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	return dataplane.ParseGatewayCORS(content, "spec.rules[].filters[type=CORS].cors"), cfg.Narrowed, "", nil
+	return plane.Rendered(dataplanes.Policy{Namespace: policy.Namespace, Name: policy.Name, Spec: policy.Spec},
+		dataplanes.IngressTarget{Namespace: namespace, Name: policy.Name})
 }
 
 // clusterSession is a connection to the cluster of the kubeconfig flags.
@@ -404,9 +371,9 @@ func newClusterSession(flags *genericclioptions.ConfigFlags) (*clusterSession, e
 // Kinds read as unstructured content, so that neither Traefik's nor Gateway
 // API's Go module is needed.
 var (
-	middlewareListGVK = schema.GroupVersionKind{Group: dataplane.TraefikGroup, Version: dataplane.TraefikVersion, Kind: dataplane.TraefikKind + "List"}
-	httpRouteGVK      = schema.GroupVersionKind{Group: dataplane.GatewayGroup, Version: dataplane.GatewayVersion, Kind: dataplane.HTTPRouteKind}
-	httpRouteListGVK  = schema.GroupVersionKind{Group: dataplane.GatewayGroup, Version: dataplane.GatewayVersion, Kind: dataplane.HTTPRouteKind + "List"}
+	middlewareListGVK = schema.GroupVersionKind{Group: traefik.Group, Version: traefik.Version, Kind: traefik.Kind + "List"}
+	httpRouteGVK      = schema.GroupVersionKind{Group: gatewayapi.Group, Version: gatewayapi.Version, Kind: gatewayapi.HTTPRouteKind}
+	httpRouteListGVK  = schema.GroupVersionKind{Group: gatewayapi.Group, Version: gatewayapi.Version, Kind: gatewayapi.HTTPRouteKind + "List"}
 )
 
 // listUnstructured lists objects of a kind in namespace ("" for all),
@@ -426,15 +393,15 @@ func (s *clusterSession) listUnstructured(ctx context.Context, gvk schema.GroupV
 
 // middlewareChain resolves an Ingress's router.middlewares entries to
 // Middleware objects. Entries of other providers are left out with a note.
-func middlewareChain(annotation string, middlewares []unstructured.Unstructured) ([]dataplane.TraefikMiddleware, []string) {
-	var chain []dataplane.TraefikMiddleware
+func middlewareChain(annotation string, middlewares []unstructured.Unstructured) ([]traefik.Middleware, []string) {
+	var chain []traefik.Middleware
 	var notes []string
-	for _, ref := range dataplane.ParseMiddlewareRefs(annotation) {
+	for _, ref := range traefik.ParseMiddlewareRefs(annotation) {
 		if !ref.CRD {
 			notes = append(notes, fmt.Sprintf("middleware %q comes from another Traefik provider and cannot be read from the cluster; it is left out", ref.Ref))
 			continue
 		}
-		entry := dataplane.TraefikMiddleware{Ref: ref.Ref}
+		entry := traefik.Middleware{Ref: ref.Ref}
 		for i := range middlewares {
 			if ref.Matches(middlewares[i].GetNamespace(), middlewares[i].GetName()) {
 				entry.Object = &middlewares[i]
@@ -475,14 +442,14 @@ func (o *explainOptions) ingressTarget(ctx context.Context, s *clusterSession, n
 	if err := s.client.List(ctx, classes); err != nil {
 		return nil, fmt.Errorf("cannot list IngressClasses: %w", err)
 	}
-	detection := dataplane.DetectIngress(ing, classes.Items)
+	detection := registry.DetectIngress(ing, classes.Items)
 	if o.dataPlane != "" {
 		detection.DataPlane, detection.How = o.dataPlane, "chosen with --data-plane; "+detection.How
 	}
 	t := &explainTarget{Ref: "Ingress " + objectRef(ing.Namespace, ing.Name), Kind: kubecorsv1alpha1.KindIngress, Namespace: ing.Namespace,
 		Name: ing.Name, Detection: detection.How}
 	var middlewares []unstructured.Unstructured
-	if detection.DataPlane == dataplane.Traefik {
+	if detection.DataPlane == traefik.Name {
 		var err error
 		if middlewares, _, err = s.listUnstructured(ctx, middlewareListGVK, ""); err != nil {
 			// Reading every namespace may be forbidden; the Ingress's own
@@ -501,9 +468,9 @@ func (o *explainOptions) ingressTarget(ctx context.Context, s *clusterSession, n
 	if err := t.findPolicy(ctx, s, ing.Annotations, ing.Labels); err != nil {
 		return nil, err
 	}
-	if t.Policy != nil && detection.DataPlane != "" && detection.DataPlane != dataplane.GatewayAPI {
+	if t.Policy != nil && detection.DataPlane != "" && detection.DataPlane != gatewayapi.Name {
 		policy, dp := t.Policy, detection.DataPlane
-		t.rendered = func() (dataplane.Model, []render.Narrowing, string) {
+		t.rendered = func() (dataplanes.Model, []dataplanes.Narrowing, string) {
 			m, narrowed, refused, err := renderModel(policy, dp, objectRef(ing.Namespace, ing.Name))
 			if err != nil {
 				return nil, nil, ""
@@ -516,27 +483,28 @@ func (o *explainOptions) ingressTarget(ctx context.Context, s *clusterSession, n
 
 // ingressModel models an Ingress on a data plane, with notes and the
 // fixer for hand-written configuration.
-func ingressModel(ing *networkingv1.Ingress, dp string, middlewares []unstructured.Unstructured) (dataplane.Model, []string, handFixer, error) {
+func ingressModel(ing *networkingv1.Ingress, dp string, middlewares []unstructured.Unstructured) (dataplanes.Model, []string, dataplanes.Fixer, error) {
 	ref := objectRef(ing.Namespace, ing.Name)
 	var notes []string
-	if foreign := dataplane.ForeignCORSAnnotations(ing.Annotations, dp); len(foreign) > 0 && dp != "" {
+	if foreign := registry.ForeignCORSAnnotations(ing.Annotations, dp); len(foreign) > 0 && dp != "" {
 		notes = append(notes, fmt.Sprintf("%s has no effect: the Ingress is served by %s, which ignores these annotations",
 			strings.Join(foreign, ", "), dp))
 	}
+	if plane, ok := registry.Lookup(dp); ok && plane.ReadAnnotations != nil {
+		model := plane.ReadAnnotations(ing.Annotations)
+		return model, notes, plane.NewAnnotationFixer(ref, model.Effective()), nil
+	}
 	switch dp {
-	case dataplane.IngressNginx, dataplane.HAProxyIngress:
-		model, err := dataplane.ParseIngressAnnotations(dp, ing.Annotations)
-		return model, notes, annotationFixer{dataPlane: dp, ingress: ref, effective: model.Effective()}, err
-	case dataplane.Traefik:
-		chain, chainNotes := middlewareChain(ing.Annotations[dataplane.TraefikMiddlewaresAnnotation], middlewares)
+	case traefik.Name:
+		chain, chainNotes := middlewareChain(ing.Annotations[traefik.MiddlewaresAnnotation], middlewares)
 		notes = append(notes, chainNotes...)
-		model, err := dataplane.ParseTraefik(chain)
+		model, err := traefik.ParseTraefik(chain)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("ingress %s: %w", ref, err)
 		}
-		return model, notes, traefikFixer{chain: chain, ingress: ref}, nil
+		return model, notes, traefik.NewFixer(chain, ref), nil
 	case "":
-		return dataplane.NoCORS("unknown", "no data plane could be told for the Ingress"), notes, nil, nil
+		return dataplanes.NoCORS("unknown", "no data plane could be told for the Ingress"), notes, nil, nil
 	}
 	return nil, nil, nil, fmt.Errorf("data plane %q cannot serve an Ingress", dp)
 }
@@ -551,7 +519,7 @@ func (o *explainOptions) routeTarget(ctx context.Context, s *clusterSession, nam
 		}
 		return nil, fmt.Errorf("cannot read HTTPRoute %s: %w", objectRef(s.namespace, name), err)
 	}
-	rules := dataplane.HTTPRouteRules(route)
+	rules := gatewayapi.HTTPRouteRules(route)
 	rule, notes, err := chooseRule(rules, o.rule)
 	if err != nil {
 		return nil, err
@@ -562,17 +530,17 @@ func (o *explainOptions) routeTarget(ctx context.Context, s *clusterSession, nam
 	switch {
 	case rule.CORS != nil:
 		t.Detection = "the rule's CORS filter (Gateway API HTTPRouteCORS)"
-		t.model = dataplane.ParseGatewayCORS(rule.CORS, fmt.Sprintf("spec.rules[%d].filters[%d].cors", rule.Index, rule.CORSFilterIndex))
-		t.fixer = gatewayFixer{route: ref, rule: rule}
+		t.model = gatewayapi.ParseGatewayCORS(rule.CORS, fmt.Sprintf("spec.rules[%d].filters[%d].cors", rule.Index, rule.CORSFilterIndex))
+		t.fixer = gatewayapi.NewFixer(ref, rule)
 	case len(rule.Middlewares) > 0:
 		t.Detection = "the rule's ExtensionRef filters to Traefik Middlewares"
 		middlewares, _, err := s.listUnstructured(ctx, middlewareListGVK, route.GetNamespace())
 		if err != nil {
 			return nil, fmt.Errorf("cannot list Traefik Middlewares: %w", err)
 		}
-		var chain []dataplane.TraefikMiddleware
+		var chain []traefik.Middleware
 		for _, mwName := range rule.Middlewares {
-			entry := dataplane.TraefikMiddleware{Ref: objectRef(route.GetNamespace(), mwName)}
+			entry := traefik.Middleware{Ref: objectRef(route.GetNamespace(), mwName)}
 			for i := range middlewares {
 				if middlewares[i].GetName() == mwName {
 					entry.Object = &middlewares[i]
@@ -580,22 +548,22 @@ func (o *explainOptions) routeTarget(ctx context.Context, s *clusterSession, nam
 			}
 			chain = append(chain, entry)
 		}
-		if t.model, err = dataplane.ParseTraefik(chain); err != nil {
+		if t.model, err = traefik.ParseTraefik(chain); err != nil {
 			return nil, fmt.Errorf("HTTPRoute %s: %w", ref, err)
 		}
-		t.fixer = traefikFixer{chain: chain}
+		t.fixer = traefik.NewFixer(chain, "")
 	default:
 		t.Detection = "the rule has no CORS filter"
-		t.model = dataplane.ParseGatewayCORS(nil, "")
-		t.fixer = gatewayFixer{route: ref, rule: rule}
+		t.model = gatewayapi.ParseGatewayCORS(nil, "")
+		t.fixer = gatewayapi.NewFixer(ref, rule)
 	}
 	if err := t.findPolicy(ctx, s, route.GetAnnotations(), route.GetLabels()); err != nil {
 		return nil, err
 	}
 	if t.Policy != nil && rule.CORS != nil {
 		policy := t.Policy
-		t.rendered = func() (dataplane.Model, []render.Narrowing, string) {
-			m, narrowed, refused, err := renderRouteModel(policy)
+		t.rendered = func() (dataplanes.Model, []dataplanes.Narrowing, string) {
+			m, narrowed, refused, err := renderModel(policy, gatewayapi.Name, "")
 			if err != nil {
 				return nil, nil, ""
 			}
@@ -607,9 +575,9 @@ func (o *explainOptions) routeTarget(ctx context.Context, s *clusterSession, nam
 
 // chooseRule picks the HTTPRoute rule to explain: --rule by name or index,
 // else the only rule, else the first with a CORS filter.
-func chooseRule(rules []dataplane.RouteRule, want string) (dataplane.RouteRule, []string, error) {
+func chooseRule(rules []gatewayapi.RouteRule, want string) (gatewayapi.RouteRule, []string, error) {
 	if len(rules) == 0 {
-		return dataplane.RouteRule{}, nil, errors.New("the HTTPRoute has no rules")
+		return gatewayapi.RouteRule{}, nil, errors.New("the HTTPRoute has no rules")
 	}
 	if want != "" {
 		for _, r := range rules {
@@ -617,13 +585,13 @@ func chooseRule(rules []dataplane.RouteRule, want string) (dataplane.RouteRule, 
 				return r, nil, nil
 			}
 		}
-		return dataplane.RouteRule{}, nil, fmt.Errorf("the HTTPRoute has no rule %q: name one by its name or index (0 to %d)", want, len(rules)-1)
+		return gatewayapi.RouteRule{}, nil, fmt.Errorf("the HTTPRoute has no rule %q: name one by its name or index (0 to %d)", want, len(rules)-1)
 	}
 	if len(rules) == 1 {
 		return rules[0], nil, nil
 	}
 	chosen := rules[0]
-	if i := slices.IndexFunc(rules, func(r dataplane.RouteRule) bool { return r.CORS != nil || len(r.Middlewares) > 0 }); i >= 0 {
+	if i := slices.IndexFunc(rules, func(r gatewayapi.RouteRule) bool { return r.CORS != nil || len(r.Middlewares) > 0 }); i >= 0 {
 		chosen = rules[i]
 	}
 	return chosen, []string{fmt.Sprintf("the route has %d rules; explaining %s (choose another with --rule)", len(rules), chosen.Label())}, nil
@@ -696,17 +664,17 @@ func targetReason(p *kubecorsv1alpha1.CorsPolicy, kind, name string) string {
 
 // explainReport is the outcome of explain, printed as a table, JSON or YAML.
 type explainReport struct {
-	Target     string              `json:"target"`
-	DataPlane  string              `json:"dataPlane"`
-	Detection  string              `json:"detection,omitempty"`
-	GovernedBy string              `json:"governedBy"`
-	Policy     string              `json:"policy,omitempty"`
-	Notes      []string            `json:"notes,omitempty"`
-	Request    requestView         `json:"request"`
-	Effective  dataplane.Effective `json:"effective"`
-	Preflight  *exchangeView       `json:"preflight,omitempty"`
-	Actual     *exchangeView       `json:"actual,omitempty"`
-	Verdict    corscheck.Verdict   `json:"verdict"`
+	Target     string               `json:"target"`
+	DataPlane  string               `json:"dataPlane"`
+	Detection  string               `json:"detection,omitempty"`
+	GovernedBy string               `json:"governedBy"`
+	Policy     string               `json:"policy,omitempty"`
+	Notes      []string             `json:"notes,omitempty"`
+	Request    requestView          `json:"request"`
+	Effective  dataplanes.Effective `json:"effective"`
+	Preflight  *exchangeView        `json:"preflight,omitempty"`
+	Actual     *exchangeView        `json:"actual,omitempty"`
+	Verdict    corscheck.Verdict    `json:"verdict"`
 	// Causes name the defaults and fall-backs of the data plane that
 	// produced the failing response, with the setting they stand for.
 	Causes []string `json:"causes,omitempty"`
@@ -767,23 +735,23 @@ func explain(t *explainTarget, req corscheck.Request) (*explainReport, error) {
 
 // causeSettings are the settings behind each failure class.
 var causeSettings = map[string][]string{
-	corscheck.ClassWildcardWithCredentials: {dataplane.SettingAllowOrigins, dataplane.SettingAllowCredentials},
-	corscheck.ClassCredentialsNotAllowed:   {dataplane.SettingAllowCredentials},
-	corscheck.ClassNoCORSHeaders:           {dataplane.SettingEnabled, dataplane.SettingAllowOrigins, dataplane.SettingAllowOriginRegexes},
-	corscheck.ClassOriginMismatch:          {dataplane.SettingAllowOrigins, dataplane.SettingAllowOriginRegexes},
-	corscheck.ClassMethodNotAllowed:        {dataplane.SettingAllowMethods},
-	corscheck.ClassHeaderNotAllowed:        {dataplane.SettingAllowHeaders},
-	corscheck.ClassHeaderNotExposed:        {dataplane.SettingExposeHeaders},
+	corscheck.ClassWildcardWithCredentials: {dataplanes.SettingAllowOrigins, dataplanes.SettingAllowCredentials},
+	corscheck.ClassCredentialsNotAllowed:   {dataplanes.SettingAllowCredentials},
+	corscheck.ClassNoCORSHeaders:           {dataplanes.SettingEnabled, dataplanes.SettingAllowOrigins, dataplanes.SettingAllowOriginRegexes},
+	corscheck.ClassOriginMismatch:          {dataplanes.SettingAllowOrigins, dataplanes.SettingAllowOriginRegexes},
+	corscheck.ClassMethodNotAllowed:        {dataplanes.SettingAllowMethods},
+	corscheck.ClassHeaderNotAllowed:        {dataplanes.SettingAllowHeaders},
+	corscheck.ClassHeaderNotExposed:        {dataplanes.SettingExposeHeaders},
 }
 
 // causes lists the settings behind a failure that the data plane did not
 // take as written: its defaults and silent fall-backs, which are what
 // people do not expect.
-func causes(eff dataplane.Effective, class string) []string {
+func causes(eff dataplanes.Effective, class string) []string {
 	var out []string
 	for _, name := range causeSettings[class] {
 		for _, s := range eff.Settings {
-			if s.Name == name && s.Source != dataplane.SourceWritten && s.Note != "" {
+			if s.Name == name && s.Source != dataplanes.SourceWritten && s.Note != "" {
 				out = append(out, s.Key+": "+s.Note)
 			}
 		}
@@ -792,9 +760,9 @@ func causes(eff dataplane.Effective, class string) []string {
 }
 
 // answeredBy names who produced a response, for people.
-func answeredBy(m dataplane.Model, req corscheck.Request, preflight bool) string {
+func answeredBy(m dataplanes.Model, req corscheck.Request, preflight bool) string {
 	dp := m.Effective().DataPlane
-	if m.AnsweredBy(req, preflight) == dataplane.ByBackend {
+	if m.AnsweredBy(req, preflight) == dataplanes.ByBackend {
 		return fmt.Sprintf("the backend (%s adds no CORS header; the backend is assumed not to either)", dp)
 	}
 	if preflight {
@@ -805,9 +773,9 @@ func answeredBy(m dataplane.Model, req corscheck.Request, preflight bool) string
 
 // credentialsDefaulted reports whether credentials are on only because the
 // data plane defaults them to true.
-func credentialsDefaulted(eff dataplane.Effective) bool {
-	s, ok := eff.Setting(dataplane.SettingAllowCredentials)
-	return ok && s.Source != dataplane.SourceWritten && s.Effective == trueValue
+func credentialsDefaulted(eff dataplanes.Effective) bool {
+	s, ok := eff.Setting(dataplanes.SettingAllowCredentials)
+	return ok && s.Source != dataplanes.SourceWritten && s.Effective == trueValue
 }
 
 // fix works out the change that removes the first failure, in the terms of
@@ -823,7 +791,7 @@ func (t *explainTarget) fix(req corscheck.Request, v corscheck.Verdict) (string,
 	case governedByHand:
 		fix := d.Fix
 		if d.Change != nil && t.fixer != nil {
-			if f, ok := t.fixer.edit(*d.Change, d, req); ok {
+			if f, ok := t.fixer.Edit(*d.Change, d, req); ok {
 				fix = f
 			}
 		}
@@ -831,7 +799,7 @@ func (t *explainTarget) fix(req corscheck.Request, v corscheck.Verdict) (string,
 			"\"kubectl cors audit -n %s --suggest\" prints a CorsPolicy that reproduces it safely", t.Namespace)}
 		if d.Class == corscheck.ClassWildcardWithCredentials && t.fixer != nil {
 			hints = append(hints, `or, if the page does not need cookies or HTTP authentication, drop credentials: "include" from the request, `+
-				`or set credentials off explicitly (`+t.fixer.credentialsOff()+`)`)
+				`or set credentials off explicitly (`+t.fixer.CredentialsOff()+`)`)
 		}
 		return fix, hints
 	}
@@ -848,8 +816,8 @@ func (t *explainTarget) fix(req corscheck.Request, v corscheck.Verdict) (string,
 // telling apart a policy that forbids the request from one that allows it
 // but whose data plane (or stale configuration) does not.
 func (t *explainTarget) policyFix(req corscheck.Request, d *corscheck.Diagnosis) (string, []string) {
-	_, policyVerdict, err := corscheck.Run(dataplane.ParsePolicy(t.Policy.Spec), req)
-	if err == nil && policyVerdict.Allowed && t.model.Effective().DataPlane != dataplane.Policy {
+	_, policyVerdict, err := corscheck.Run(dataplanes.ParsePolicy(t.Policy.Spec), req)
+	if err == nil && policyVerdict.Allowed && t.model.Effective().DataPlane != dataplanes.PolicyDataPlane {
 		return t.notExpressed(req)
 	}
 	failure := d
@@ -897,7 +865,7 @@ func (t *explainTarget) notExpressed(req corscheck.Request) (string, []string) {
 		return fmt.Sprintf("%s allows this request, but %s answers differently from the policy's own semantics", t.PolicyRef, dp), nil
 	}
 	var hints []string
-	if dp != dataplane.Traefik {
+	if dp != traefik.Name {
 		hints = append(hints, "Traefik expresses every valid CorsPolicy exactly; on "+dp+", change the policy as the fix says")
 	}
 	return fmt.Sprintf("%s allows this request, but %s cannot express all of it: %s", t.PolicyRef, dp, strings.Join(reasons, "; ")), hints
@@ -958,185 +926,6 @@ func objectRef(namespace, name string) string {
 		return name
 	}
 	return namespace + "/" + name
-}
-
-// handFixer writes a corscheck change for hand-written configuration.
-type handFixer interface {
-	// render writes the change as an edit of the configuration, and false
-	// when it has no such form.
-	edit(c corscheck.Change, d *corscheck.Diagnosis, req corscheck.Request) (string, bool)
-	// credentialsOff says how to turn credentials off explicitly.
-	credentialsOff() string
-}
-
-// annotationFixer writes fixes as annotation edits (ingress-nginx, HAProxy
-// Ingress).
-type annotationFixer struct {
-	dataPlane string
-	ingress   string
-	effective dataplane.Effective
-}
-
-// key maps a policy field (or "enabled") to the data plane's annotation.
-func (f annotationFixer) key(name string) string {
-	nginx := map[string]string{
-		dataplane.SettingEnabled: dataplane.NginxEnableCors, corscheck.FieldAllowOrigins: dataplane.NginxAllowOrigin,
-		corscheck.FieldAllowMethods: dataplane.NginxAllowMethods, corscheck.FieldAllowHeaders: dataplane.NginxAllowHeaders,
-		corscheck.FieldExposeHeaders: dataplane.NginxExposeHeaders, corscheck.FieldAllowCredentials: dataplane.NginxAllowCredentials,
-	}
-	haproxy := map[string]string{
-		dataplane.SettingEnabled: dataplane.HAProxyCorsEnable, corscheck.FieldAllowOrigins: dataplane.HAProxyAllowOrigin,
-		corscheck.FieldAllowMethods: dataplane.HAProxyAllowMethods, corscheck.FieldAllowHeaders: dataplane.HAProxyAllowHeaders,
-		corscheck.FieldExposeHeaders: dataplane.HAProxyExposeHeaders, corscheck.FieldAllowCredentials: dataplane.HAProxyAllowCredentials,
-	}
-	if f.dataPlane == dataplane.HAProxyIngress {
-		return haproxy[name]
-	}
-	return nginx[name]
-}
-
-// The characters each data plane's validation accepts in an annotation's
-// items; a value with others would fall back to a default.
-var (
-	annotationOrigin = regexp.MustCompile(`^https?://[A-Za-z0-9.-]+(:[0-9]+)?$`)
-	annotationMethod = regexp.MustCompile(`^[A-Za-z]+$`)
-	annotationHeader = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-)
-
-func (f annotationFixer) edit(c corscheck.Change, _ *corscheck.Diagnosis, _ corscheck.Request) (string, bool) {
-	e := f.effective
-	var current []string
-	valid, sep := annotationHeader, ","
-	switch c.Field {
-	case corscheck.FieldAllowCredentials:
-		return f.annotate([][2]string{{f.key(c.Field), trueValue}}), true
-	case corscheck.FieldAllowOrigins:
-		if !e.AnyOrigin {
-			current = e.AllowOrigins
-		}
-		valid = annotationOrigin
-	case corscheck.FieldAllowMethods:
-		current, valid, sep = e.AllowMethods, annotationMethod, ", "
-	case corscheck.FieldAllowHeaders:
-		current = e.AllowHeaders
-	case corscheck.FieldExposeHeaders:
-		current, sep = e.ExposeHeaders, ", "
-	default:
-		return "", false
-	}
-	list := slices.Clone(current)
-	if c.Action == corscheck.ActionReplace {
-		list = slices.DeleteFunc(list, func(v string) bool { return v == c.Replaces })
-	}
-	for _, v := range c.Values {
-		if !valid.MatchString(v) {
-			return fmt.Sprintf("%s cannot express %q in %s: its validation would replace the whole value with a default; "+
-				"serve this target with a data plane that can, or let the backend answer CORS", f.dataPlane, v, f.key(c.Field)), true
-		}
-		if !slices.Contains(list, v) {
-			list = append(list, v)
-		}
-	}
-	edits := [][2]string{{f.key(c.Field), strings.Join(list, sep)}}
-	if !e.Enabled {
-		edits = append([][2]string{{f.key(dataplane.SettingEnabled), trueValue}}, edits...)
-	}
-	return f.annotate(edits), true
-}
-
-// annotate writes annotation edits as a sentence and the kubectl command
-// that makes them.
-func (f annotationFixer) annotate(edits [][2]string) string {
-	namespace, name, _ := strings.Cut(f.ingress, "/")
-	said := make([]string, 0, len(edits))
-	args := make([]string, 0, len(edits))
-	for _, e := range edits {
-		said = append(said, fmt.Sprintf("%s to %q", e[0], e[1]))
-		args = append(args, fmt.Sprintf("%s=%s", e[0], shellQuote(e[1])))
-	}
-	return fmt.Sprintf("set %s on Ingress %s:\n  kubectl annotate ingress %s -n %s --overwrite %s",
-		strings.Join(said, " and "), f.ingress, name, namespace, strings.Join(args, " "))
-}
-
-func (f annotationFixer) credentialsOff() string {
-	return fmt.Sprintf("%s: \"false\" on Ingress %s", f.key(corscheck.FieldAllowCredentials), f.ingress)
-}
-
-// shellQuote quotes a value for a POSIX shell.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// traefikFixer writes fixes as edits of the Middleware that answers CORS.
-type traefikFixer struct {
-	chain   []dataplane.TraefikMiddleware
-	ingress string
-}
-
-// traefikFields maps the policy fields to spec.headers fields.
-var traefikFields = map[string]string{
-	corscheck.FieldAllowOrigins: "accessControlAllowOriginList", corscheck.FieldAllowMethods: "accessControlAllowMethods",
-	corscheck.FieldAllowHeaders: "accessControlAllowHeaders", corscheck.FieldExposeHeaders: "accessControlExposeHeaders",
-	corscheck.FieldAllowCredentials: "accessControlAllowCredentials",
-}
-
-// corsMiddleware is the first Middleware of the chain with CORS fields.
-func (f traefikFixer) corsMiddleware() *unstructured.Unstructured {
-	for _, mw := range f.chain {
-		if mw.Object == nil {
-			continue
-		}
-		headers, _, _ := unstructured.NestedMap(mw.Object.Object, "spec", "headers")
-		for key := range headers {
-			if strings.HasPrefix(key, "accessControl") || key == "addVaryHeader" {
-				return mw.Object
-			}
-		}
-	}
-	return nil
-}
-
-func (f traefikFixer) edit(c corscheck.Change, _ *corscheck.Diagnosis, req corscheck.Request) (string, bool) {
-	mw := f.corsMiddleware()
-	if mw == nil {
-		where := "the router"
-		if f.ingress != "" {
-			where = "Ingress " + f.ingress + " (in " + dataplane.TraefikMiddlewaresAnnotation + ")"
-		}
-		return fmt.Sprintf("no Middleware of %s answers CORS: create a headers Middleware with accessControlAllowOriginList: [%q] "+
-			"and the methods and headers the page needs, and add it to %s", where, req.Origin, where), true
-	}
-	ref := objectRef(mw.GetNamespace(), mw.GetName())
-	return c.Render(func(field string) string {
-		return fmt.Sprintf("spec.headers.%s of Middleware %s", traefikFields[field], ref)
-	}), true
-}
-
-func (f traefikFixer) credentialsOff() string {
-	if mw := f.corsMiddleware(); mw != nil {
-		return fmt.Sprintf("spec.headers.accessControlAllowCredentials: false on Middleware %s", objectRef(mw.GetNamespace(), mw.GetName()))
-	}
-	return "accessControlAllowCredentials: false"
-}
-
-// gatewayFixer writes fixes as edits of an HTTPRoute rule's CORS filter.
-type gatewayFixer struct {
-	route string
-	rule  dataplane.RouteRule
-}
-
-func (f gatewayFixer) edit(c corscheck.Change, _ *corscheck.Diagnosis, req corscheck.Request) (string, bool) {
-	if f.rule.CORS == nil {
-		return fmt.Sprintf("add a filter {type: CORS, cors: {allowOrigins: [%q]}} to spec.rules[%d] of HTTPRoute %s "+
-			"(the Gateway must support HTTPRouteCORS)", req.Origin, f.rule.Index, f.route), true
-	}
-	return c.Render(func(field string) string {
-		return fmt.Sprintf("spec.rules[%d].filters[%d].cors.%s of HTTPRoute %s", f.rule.Index, f.rule.CORSFilterIndex, field, f.route)
-	}), true
-}
-
-func (f gatewayFixer) credentialsOff() string {
-	return fmt.Sprintf("spec.rules[%d].filters[%d].cors.allowCredentials: false on HTTPRoute %s", f.rule.Index, f.rule.CORSFilterIndex, f.route)
 }
 
 // printExplainReport prints the report in the chosen format.
@@ -1227,7 +1016,7 @@ func describeRequest(r requestView) string {
 }
 
 // printSettings prints the effective configuration's settings as a table.
-func printSettings(p *textPrinter, e dataplane.Effective) {
+func printSettings(p *textPrinter, e dataplanes.Effective) {
 	if len(e.Settings) == 0 {
 		p.line("  (no CORS configuration)")
 		return
@@ -1240,7 +1029,7 @@ func printSettings(p *textPrinter, e dataplane.Effective) {
 		}
 		effective := s.Effective
 		switch {
-		case s.Present && s.Source == dataplane.SourceWritten && strings.TrimSpace(s.Written) == s.Effective:
+		case s.Present && s.Source == dataplanes.SourceWritten && strings.TrimSpace(s.Written) == s.Effective:
 			effective = "(as written)"
 		case effective == "":
 			effective = "(none)"
