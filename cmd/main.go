@@ -97,7 +97,7 @@ func parseFlags() options {
 		"The operator's own namespace (default: $POD_NAMESPACE), where the webhook certificate Secret lives.")
 	flag.Var(&o.dataPlaneMappings, "data-plane-mapping",
 		"CONTROLLER=RENDERER: render Ingresses whose IngressClass names controller CONTROLLER with renderer RENDERER "+
-			"(ingress-nginx, traefik or haproxy-ingress); repeatable. A policy's spec.dataPlaneMappings takes precedence.")
+			"("+strings.Join(registry.RendererNames(), ", ")+"); repeatable. A policy's spec.dataPlaneMappings takes precedence.")
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()

@@ -18,6 +18,7 @@ import (
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/internal/dataplanes"
+	"github.com/kubecors/kubecors/internal/dataplanes/traefik"
 )
 
 const (
@@ -34,11 +35,6 @@ const (
 	// references kubecors added to the router.middlewares annotation, so
 	// that exactly those entries can be taken out again.
 	AnnotationMiddlewares = "kubecors.io/traefik-middlewares"
-
-	// traefikMiddlewaresAnnotation is Traefik's comma-separated list of
-	// middlewares for an Ingress's routers; users keep their own entries
-	// there too.
-	traefikMiddlewaresAnnotation = "traefik.ingress.kubernetes.io/router.middlewares"
 )
 
 // conflictError reports that another writer owns configuration kubecors
@@ -203,7 +199,7 @@ func splitList(s string) []string {
 // server-side apply cannot split, so it is patched with a resourceVersion
 // precondition instead, and only when it changes.
 func (r *CorsPolicyReconciler) setMiddlewareEntries(ctx context.Context, ing *networkingv1.Ingress, old, want []string) error {
-	current := splitList(ing.Annotations[traefikMiddlewaresAnnotation])
+	current := splitList(ing.Annotations[traefik.MiddlewaresAnnotation])
 	next := slices.DeleteFunc(slices.Clone(current), func(e string) bool { return slices.Contains(old, e) || slices.Contains(want, e) })
 	next = append(next, want...)
 	if slices.Equal(current, next) {
@@ -214,9 +210,9 @@ func (r *CorsPolicyReconciler) setMiddlewareEntries(ctx context.Context, ing *ne
 		ing.Annotations = map[string]string{}
 	}
 	if len(next) == 0 {
-		delete(ing.Annotations, traefikMiddlewaresAnnotation)
+		delete(ing.Annotations, traefik.MiddlewaresAnnotation)
 	} else {
-		ing.Annotations[traefikMiddlewaresAnnotation] = strings.Join(next, ",")
+		ing.Annotations[traefik.MiddlewaresAnnotation] = strings.Join(next, ",")
 	}
 	return r.Patch(ctx, ing, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}), client.FieldOwner(FieldManager))
 }

@@ -30,7 +30,6 @@ import (
 	"github.com/kubecors/kubecors/internal/corsrules"
 	"github.com/kubecors/kubecors/internal/dataplanes"
 	"github.com/kubecors/kubecors/internal/dataplanes/gatewayapi"
-	"github.com/kubecors/kubecors/internal/dataplanes/haproxyingress"
 	"github.com/kubecors/kubecors/internal/dataplanes/ingressnginx"
 	"github.com/kubecors/kubecors/internal/dataplanes/registry"
 	"github.com/kubecors/kubecors/internal/dataplanes/traefik"
@@ -323,10 +322,11 @@ func (r *auditResult) auditIngress(ing *networkingv1.Ingress, classes []networki
 	}
 	for _, dp := range planes {
 		var model dataplanes.Model
-		switch dp {
-		case ingressnginx.Name, haproxyingress.Name:
-			model, _ = registry.ParseIngressAnnotations(dp, ing.Annotations)
-		case traefik.Name:
+		plane, _ := registry.Lookup(dp)
+		switch {
+		case plane.ReadAnnotations != nil:
+			model = plane.ReadAnnotations(ing.Annotations)
+		case dp == traefik.Name:
 			if !traefikServed {
 				continue
 			}
