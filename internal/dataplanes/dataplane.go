@@ -26,6 +26,10 @@ type DataPlane struct {
 	// serves no Ingress. Policies may name it in dataPlaneMappings only
 	// when it is set.
 	Ingress IngressRenderer
+	// HTTPRoutes reports whether the data plane programs HTTPRoute rules
+	// (the standard CORS filter, or its own object through an ExtensionRef
+	// filter).
+	HTTPRoutes bool
 	// ReadIngress reads back an IngressConfig that Ingress rendered (its
 	// annotations, or its objects and middleware references) the way the
 	// data plane reads it; nil when Ingress is. It fails when the data plane

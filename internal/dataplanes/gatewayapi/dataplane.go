@@ -23,6 +23,7 @@ func DataPlane() dataplanes.DataPlane {
 	return dataplanes.DataPlane{
 		Name:        Name,
 		Description: "any Gateway API implementation with the HTTPRouteCORS feature, configured by a CORS filter in the HTTPRoute rule",
+		HTTPRoutes:  true,
 		Check: func(p dataplanes.Policy) (string, []dataplanes.Narrowing) {
 			c := RenderHTTPRouteCORS(p)
 			return c.Refused, c.Narrowed

@@ -34,6 +34,7 @@ func DataPlane() dataplanes.DataPlane {
 		ReadIngress:        read,
 		Rendered:           dataplanes.RenderedIngress(renderer{}, read),
 		AnnotationKeys:     []string{MiddlewaresAnnotation},
+		HTTPRoutes:         true,
 		Check: func(p dataplanes.Policy) (string, []dataplanes.Narrowing) {
 			c := renderTraefik(p, dataplanes.IngressTarget{})
 			return c.Refused, c.Narrowed
