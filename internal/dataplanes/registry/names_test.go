@@ -42,3 +42,27 @@ func TestNameListsAreTheRegistrys(t *testing.T) {
 		t.Errorf("corsrules.DataPlanes is %v, the registry's renderers are %v", rules, want)
 	}
 }
+
+// rbacTable is the README's table of the API access each data plane needs,
+// as the registry's RBAC fields say it.
+func rbacTable() string {
+	var b strings.Builder
+	b.WriteString("| data plane | API access the operator needs |\n|---|---|\n")
+	for _, dp := range All() {
+		b.WriteString("| `" + dp.Name + "` | " + strings.Join(dp.RBAC, "; ") + " |\n")
+	}
+	return b.String()
+}
+
+// TestREADMERBACTable keeps the README's RBAC table equal to the
+// registry's: a data plane added without its row fails here, with the
+// table to paste.
+func TestREADMERBACTable(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := rbacTable(); !strings.Contains(string(readme), want) {
+		t.Errorf("README.md does not hold the RBAC table of the registry; paste this into its \"Adding a data plane\" section:\n%s", want)
+	}
+}
