@@ -151,3 +151,18 @@ func CompareGolden(t *testing.T, in string, rendered any) {
 		t.Errorf("%s differs from the rendered config (run with -update and review the diff):\n--- want\n%s\n--- got\n%s", out, want, got)
 	}
 }
+
+// RunGolden renders every golden input of the package with an Ingress
+// renderer, checks the configuration with CheckConfig and the data plane's
+// problems, and compares it with its golden file.
+func RunGolden(t *testing.T, renderer dataplanes.IngressRenderer, problems func(dataplanes.IngressConfig) []string) {
+	t.Helper()
+	for _, in := range Inputs(t) {
+		t.Run(CaseName(in), func(t *testing.T) {
+			policy, target := ReadPolicy(t, in)
+			config := renderer.RenderIngress(policy, target)
+			CheckConfig(t, config, problems)
+			CompareGolden(t, in, ToGolden(config))
+		})
+	}
+}

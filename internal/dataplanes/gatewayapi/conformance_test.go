@@ -16,7 +16,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
@@ -525,13 +524,7 @@ func headerValue(headers map[string]string, name string) (string, bool) {
 // rule without a CORS filter. It returns the response headers.
 func gatewayResponse(t *testing.T, filter *gatewayv1.HTTPCORSFilter, method string, headers map[string]string, reading Reading) map[string]string {
 	t.Helper()
-	var content map[string]any
-	if filter != nil {
-		var err error
-		if content, err = runtime.DefaultUnstructuredConverter.ToUnstructured(filter); err != nil {
-			t.Fatal(err)
-		}
-	}
+	content := filterContent(t, filter)
 	m := ReadFilter(content, "cors", reading)
 	origin, _ := headerValue(headers, "Origin")
 	req := corscheck.Request{Origin: origin, Method: method, Headers: http.Header{}}

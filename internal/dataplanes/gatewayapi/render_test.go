@@ -338,6 +338,20 @@ func TestGatewayAPIUpstreamFacts(t *testing.T) {
 	}
 }
 
+// filterContent is a filter as an HTTPRoute holds it, for the reader; nil
+// for no filter.
+func filterContent(t *testing.T, filter *gatewayv1.HTTPCORSFilter) map[string]any {
+	t.Helper()
+	if filter == nil {
+		return nil
+	}
+	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(filter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return content
+}
+
 // gatewayBrowserAllows reads a filter with the production reader
 // (ReadFilter) under one reading, asks it the request as a browser carries
 // it out, and says whether the browser lets the page make it. A nil filter
@@ -345,13 +359,7 @@ func TestGatewayAPIUpstreamFacts(t *testing.T) {
 // corscheck refuses to carry out (an extension origin).
 func gatewayBrowserAllows(t *testing.T, filter *gatewayv1.HTTPCORSFilter, r dataplanestest.Request, reading Reading) (allowed bool, exchange string, askable bool) {
 	t.Helper()
-	var content map[string]any
-	if filter != nil {
-		var err error
-		if content, err = runtime.DefaultUnstructuredConverter.ToUnstructured(filter); err != nil {
-			t.Fatal(err)
-		}
-	}
+	content := filterContent(t, filter)
 	allowed, ex, err := dataplanestest.BrowserAllows(ReadFilter(content, "cors", reading), r)
 	if err != nil {
 		return false, "", false

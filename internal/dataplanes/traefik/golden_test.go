@@ -16,14 +16,7 @@ import (
 // the result with *.out.yaml. Run with -update to rewrite the golden files
 // after an intended change, and review the diff.
 func TestGolden(t *testing.T) {
-	for _, in := range dataplanestest.Inputs(t) {
-		t.Run(dataplanestest.CaseName(in), func(t *testing.T) {
-			policy, target := dataplanestest.ReadPolicy(t, in)
-			config := renderer{}.RenderIngress(policy, target)
-			dataplanestest.CheckConfig(t, config, configProblems)
-			dataplanestest.CompareGolden(t, in, dataplanestest.ToGolden(config))
-		})
-	}
+	dataplanestest.RunGolden(t, renderer{}, configProblems)
 }
 
 // configProblems checks the Middleware: the reference matches it, it is
