@@ -43,6 +43,7 @@ type textPrinter struct {
 	err error
 }
 
+// Write writes b unless an earlier write failed, and keeps the first error.
 func (p *textPrinter) Write(b []byte) (int, error) {
 	if p.err != nil {
 		return 0, p.err

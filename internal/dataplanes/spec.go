@@ -173,6 +173,7 @@ func WildcardIndex(entries []string) int {
 	return -1
 }
 
+// MethodNames lists spec.allowMethods as strings, in order.
 func MethodNames(spec kubecorsv1alpha1.CorsPolicySpec) []string {
 	names := make([]string, len(spec.AllowMethods))
 	for i, m := range spec.AllowMethods {
@@ -181,6 +182,7 @@ func MethodNames(spec kubecorsv1alpha1.CorsPolicySpec) []string {
 	return names
 }
 
+// AllowHeaderNames lists spec.allowHeaders as strings, in order.
 func AllowHeaderNames(spec kubecorsv1alpha1.CorsPolicySpec) []string {
 	names := make([]string, len(spec.AllowHeaders))
 	for i, h := range spec.AllowHeaders {
@@ -189,6 +191,7 @@ func AllowHeaderNames(spec kubecorsv1alpha1.CorsPolicySpec) []string {
 	return names
 }
 
+// ExposeHeaderNames lists spec.exposeHeaders as strings, in order.
 func ExposeHeaderNames(spec kubecorsv1alpha1.CorsPolicySpec) []string {
 	names := make([]string, len(spec.ExposeHeaders))
 	for i, h := range spec.ExposeHeaders {

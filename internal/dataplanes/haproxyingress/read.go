@@ -16,6 +16,9 @@ import (
 const Prefix = "haproxy-ingress.github.io/"
 
 // The CORS configuration keys of HAProxy Ingress, as Ingress annotations.
+// kubecors writes all of them on every render: an absent key takes the
+// controller's global default, which an administrator can change in its
+// ConfigMap and which is permissive out of the box (origin "*").
 const (
 	CorsEnable       = Prefix + "cors-enable"
 	AllowOrigin      = Prefix + "cors-allow-origin"

@@ -14,7 +14,10 @@ import (
 // Prefix is the prefix of every ingress-nginx annotation.
 const Prefix = "nginx.ingress.kubernetes.io/"
 
-// The CORS annotations of ingress-nginx.
+// The CORS annotations of ingress-nginx
+// (internal/ingress/annotations/cors/main.go). kubecors writes all seven on
+// every render: the controller's defaults when one is absent are permissive
+// (origin "*", credentials true, a 20-day max age).
 const (
 	EnableCors       = Prefix + "enable-cors"
 	AllowOrigin      = Prefix + "cors-allow-origin"
