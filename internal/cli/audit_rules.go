@@ -17,6 +17,7 @@ import (
 	"github.com/kubecors/kubecors/internal/corsrules"
 	"github.com/kubecors/kubecors/internal/dataplanes"
 	"github.com/kubecors/kubecors/internal/dataplanes/gatewayapi"
+	"github.com/kubecors/kubecors/internal/dataplanes/registry"
 )
 
 // Severities of audit findings, from the most to the least urgent.
@@ -187,10 +188,11 @@ func (a *auditor) maxAge() {
 	a.add(ruleMaxAge, severity, settingKey(eff, dataplanes.SettingMaxAge, a.target.key), msg)
 }
 
-// vary reports an echoed origin without Vary: Origin. Gateway API leaves
-// Vary to the implementation, which the model cannot know.
+// vary reports an echoed origin without Vary: Origin, except on data
+// planes whose reader cannot know it (Gateway API leaves Vary to the
+// implementation).
 func (a *auditor) vary() {
-	if a.eff.DataPlane == gatewayapi.Name {
+	if plane, _ := registry.Lookup(a.eff.DataPlane); plane.VaryUnknown {
 		return
 	}
 	origin := firstExactOrigin(a.eff)

@@ -16,7 +16,7 @@ import (
 	"github.com/kubecors/kubecors/internal/corsrules"
 	"github.com/kubecors/kubecors/internal/dataplanes"
 	"github.com/kubecors/kubecors/internal/dataplanes/gatewayapi"
-	"github.com/kubecors/kubecors/internal/dataplanes/ingressnginx"
+	"github.com/kubecors/kubecors/internal/dataplanes/registry"
 )
 
 // auditSuggestion is a CorsPolicy that reproduces one hand-written
@@ -159,8 +159,8 @@ func (s *policySuggester) origins(m dataplanes.Model, credentials *bool) []kubec
 			s.note(fmt.Sprintf("%q left out: a plain-http origin cannot be allowed with credentials; serve the page over https and list https://%s",
 				o, strings.TrimPrefix(p.String(), "http://")))
 			continue
-		case p.SubdomainWildcard && s.eff.DataPlane == ingressnginx.Name:
-			s.note(fmt.Sprintf(`%q: ingress-nginx matched one label in place of "*."; in a CorsPolicy it matches one or more (kubecors still renders one label for ingress-nginx)`, o))
+		case p.SubdomainWildcard && wildcardNote(s.eff.DataPlane) != "":
+			s.note(fmt.Sprintf("%q: %s", o, wildcardNote(s.eff.DataPlane)))
 		}
 		if !slices.Contains(out, kubecorsv1alpha1.Origin(p.String())) {
 			out = append(out, kubecorsv1alpha1.Origin(p.String()))
@@ -302,4 +302,11 @@ func yamlMarshalPolicy(p *kubecorsv1alpha1.CorsPolicy) ([]byte, error) {
 		"metadata":   map[string]any{"name": p.Name, "namespace": p.Namespace},
 		"spec":       spec,
 	})
+}
+
+// wildcardNote is what a hand-written "*." means on a data plane, when that
+// differs from a CorsPolicy's.
+func wildcardNote(dataPlane string) string {
+	plane, _ := registry.Lookup(dataPlane)
+	return plane.SubdomainWildcardNote
 }

@@ -58,6 +58,14 @@ type DataPlane struct {
 	// what it would refuse (the whole policy) and narrow (parts of it):
 	// what admission warns about, or refuses when every data plane refuses.
 	Check func(p Policy) (refused string, narrowed []Narrowing)
+	// VaryUnknown is true when the data plane's reader cannot tell whether
+	// Vary: Origin is sent (Gateway API leaves it to the implementation),
+	// so that kubectl cors audit does not report its absence.
+	VaryUnknown bool
+	// SubdomainWildcardNote says what a hand-written "*." origin means on
+	// this data plane when that differs from a CorsPolicy's "*.", for
+	// kubectl cors audit --suggest; empty when it means the same.
+	SubdomainWildcardNote string
 	// RBAC lists the API access the operator needs for this data plane, as
 	// "verbs on group/resource", for the README's RBAC table; the
 	// kubebuilder markers that grant it live in the data plane's folder.

@@ -31,6 +31,8 @@ func DataPlane() dataplanes.DataPlane {
 		AnnotationKeys:     Annotations,
 		ReadAnnotations:    ParseIngressNginx,
 		NewAnnotationFixer: NewFixer,
+		SubdomainWildcardNote: `ingress-nginx matched one label in place of "*."; in a CorsPolicy it matches one or more ` +
+			`(kubecors still renders one label for ingress-nginx)`,
 		Check: func(p dataplanes.Policy) (string, []dataplanes.Narrowing) {
 			c := renderIngressNginx(p, dataplanes.IngressTarget{})
 			return c.Refused, c.Narrowed
