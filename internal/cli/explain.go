@@ -131,8 +131,7 @@ func (o *explainOptions) validate(args []string) error {
 	if !slices.Contains([]string{outputTable, outputJSON, outputYAML}, o.output) {
 		return fmt.Errorf("unknown output format %q: use table, json or yaml", o.output)
 	}
-	if o.dataPlane != "" && o.dataPlane != dataplanes.PolicyDataPlane && o.dataPlane != gatewayapi.Name &&
-		!slices.Contains(registry.RendererNames(), o.dataPlane) {
+	if _, known := registry.Lookup(o.dataPlane); o.dataPlane != "" && o.dataPlane != dataplanes.PolicyDataPlane && !known {
 		return fmt.Errorf("unknown data plane %q: use one of %s, %s or %s", o.dataPlane,
 			strings.Join(registry.RendererNames(), ", "), gatewayapi.Name, dataplanes.PolicyDataPlane)
 	}
