@@ -133,3 +133,37 @@ func (r *Registry) ByName(name string) (dataplanes.IngressRenderer, bool) {
 	renderer, ok := r.byName[name]
 	return renderer, ok
 }
+
+// ForIngressController returns the data plane whose own Ingress controller
+// reports controller as its IngressClass's spec.controller, and false when
+// none does. Operator mappings (NewRegistry's extra) are not consulted.
+func ForIngressController(controller string) (dataplanes.DataPlane, bool) {
+	for _, dp := range All() {
+		if slices.Contains(dp.IngressControllers, controller) {
+			return dp, true
+		}
+	}
+	return dataplanes.DataPlane{}, false
+}
+
+// FeatureHTTPRouteCORS is the GatewayClass supported feature of Gateway
+// API's standard CORS filter.
+const FeatureHTTPRouteCORS = "HTTPRouteCORS"
+
+// ForGatewayClass returns the data plane that programs HTTPRoutes whose
+// Gateway's class has spec.controllerName controller: Gateway API's
+// standard filter when the class lists the HTTPRouteCORS feature
+// (supportsCORS), else a data plane with its own mechanism for that
+// controller (Traefik's Middleware through an ExtensionRef), and false
+// when there is none.
+func ForGatewayClass(controller string, supportsCORS bool) (dataplanes.DataPlane, bool) {
+	if supportsCORS {
+		return Lookup(gatewayapi.Name)
+	}
+	for _, dp := range All() {
+		if slices.Contains(dp.GatewayControllers, controller) {
+			return dp, true
+		}
+	}
+	return dataplanes.DataPlane{}, false
+}

@@ -85,3 +85,30 @@ func TestNewRegistryRejectsUnknownRenderer(t *testing.T) {
 		}
 	}
 }
+
+// TestControllerLookups checks the lookups a resolution layer uses to go
+// from a class's controller name to a data plane.
+func TestControllerLookups(t *testing.T) {
+	if dp, ok := ForIngressController(haproxyingress.Controller); !ok || dp.Name != haproxyingress.Name || dp.ReadAnnotations == nil {
+		t.Errorf("ForIngressController(%q) = %q, %v", haproxyingress.Controller, dp.Name, ok)
+	}
+	if _, ok := ForIngressController("ingress-controllers.konghq.com/kong"); ok {
+		t.Error("Kong's controller has no data plane yet")
+	}
+	cases := []struct {
+		name, controller string
+		cors             bool
+		want             string
+	}{
+		{"a class with the HTTPRouteCORS feature gets the standard filter, whoever implements it", "gateway.envoyproxy.io/gatewayclass-controller", true, "gateway-api"},
+		{"Traefik's class without the feature gets its Middleware", traefik.GatewayController, false, traefik.Name},
+		{"Traefik's class with the feature gets the standard filter", traefik.GatewayController, true, "gateway-api"},
+		{"another class without the feature has no data plane", "projectcontour.io/gateway-controller", false, ""},
+	}
+	for _, c := range cases {
+		dp, ok := ForGatewayClass(c.controller, c.cors)
+		if got := dp.Name; ok != (c.want != "") || got != c.want {
+			t.Errorf("%s: ForGatewayClass = %q, %v; want %q", c.name, got, ok, c.want)
+		}
+	}
+}
