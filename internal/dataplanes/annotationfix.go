@@ -10,8 +10,8 @@ import (
 )
 
 // AnnotationFixer writes kubectl cors explain's fixes as annotation edits,
-// for the data planes configured by Ingress annotations alone
-// (ingress-nginx, HAProxy Ingress). Each of them supplies its keys.
+// for the data planes configured by Ingress annotations alone. Each of them
+// supplies its keys and what its validation accepts.
 type AnnotationFixer struct {
 	// DataPlane is the data plane's name, for messages.
 	DataPlane string
@@ -22,23 +22,19 @@ type AnnotationFixer struct {
 	// Keys maps SettingEnabled and corscheck's field names to the data
 	// plane's annotation keys.
 	Keys map[string]string
+	// Accepts maps corscheck.FieldAllowOrigins, FieldAllowMethods and
+	// FieldAllowHeaders to what the data plane's validation accepts in one
+	// item of that list (exposed headers are checked as request headers);
+	// a value it rejects would make the data plane fall back to a default.
+	Accepts map[string]*regexp.Regexp
 }
-
-// The characters both annotation data planes' validation accepts in an
-// item; a value with others would make the data plane fall back to a
-// default.
-var (
-	annotationOrigin = regexp.MustCompile(`^https?://[A-Za-z0-9.-]+(:[0-9]+)?$`)
-	annotationMethod = regexp.MustCompile(`^[A-Za-z]+$`)
-	annotationHeader = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-)
 
 // Edit writes the change as the annotation values to set, with the kubectl
 // command that sets them.
 func (f AnnotationFixer) Edit(c corscheck.Change, _ *corscheck.Diagnosis, _ corscheck.Request) (string, bool) {
 	e := f.Effective
 	var current []string
-	valid, sep := annotationHeader, ","
+	valid, sep := f.Accepts[corscheck.FieldAllowHeaders], ","
 	switch c.Field {
 	case corscheck.FieldAllowCredentials:
 		return f.annotate([][2]string{{f.Keys[c.Field], CredentialsTrue}}), true
@@ -46,9 +42,9 @@ func (f AnnotationFixer) Edit(c corscheck.Change, _ *corscheck.Diagnosis, _ cors
 		if !e.AnyOrigin {
 			current = e.AllowOrigins
 		}
-		valid = annotationOrigin
+		valid = f.Accepts[corscheck.FieldAllowOrigins]
 	case corscheck.FieldAllowMethods:
-		current, valid, sep = e.AllowMethods, annotationMethod, ", "
+		current, valid, sep = e.AllowMethods, f.Accepts[corscheck.FieldAllowMethods], ", "
 	case corscheck.FieldAllowHeaders:
 		current = e.AllowHeaders
 	case corscheck.FieldExposeHeaders:

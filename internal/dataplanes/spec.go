@@ -29,19 +29,21 @@ var SafelistedMethods = []string{"GET", "HEAD", "POST"}
 
 // NoRequestHeaders is written where a data plane needs a non-empty
 // Access-Control-Allow-Headers value and the policy allows no header beyond
-// the CORS-safelisted ones. ingress-nginx and HAProxy Ingress replace an
-// empty or invalid value with a default list that includes Authorization, so
-// an empty value would broaden the policy. Origin is a forbidden request
+// the CORS-safelisted ones, on data planes that replace an empty or invalid
+// value with a default list that includes Authorization, where an empty
+// value would broaden the policy. Origin is a forbidden request
 // header: no page can set it, so listing it allows nothing.
 const NoRequestHeaders = "Origin"
 
-// MethodName matches a method name that ingress-nginx and HAProxy Ingress accept:
-// their regex `^([A-Za-z]+,?\s?)+$` allows letters only.
-var MethodName = regexp.MustCompile(`^[A-Za-z]+$`)
-
-// PlainHeaderName is a header name that ingress-nginx and HAProxy Ingress
-// accept: letters, digits, "-" and "_".
-var PlainHeaderName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+// ItemRule is a data plane's validation of the items of a method or
+// header list, as its own folder states it.
+type ItemRule struct {
+	// Accepted matches an item the data plane takes as written.
+	Accepted *regexp.Regexp
+	// Says completes "<data plane> accepts ..." in a narrowing's reason,
+	// e.g. "only letters in a method name".
+	Says string
+}
 
 // Field paths that narrowings name, as the rules' error messages do.
 var (
@@ -200,18 +202,17 @@ func ExposeHeaderNames(spec kubecorsv1alpha1.CorsPolicySpec) []string {
 	return names
 }
 
-// LetterMethods narrows a method list for data planes whose validation
-// accepts only letters (ingress-nginx and HAProxy Ingress share the regex
-// `^([A-Za-z]+,?\s?)+$`). "*" becomes the standard methods and an empty
-// result becomes the safelisted ones, because an empty or invalid value
-// reverts to the data plane's default list.
-func LetterMethods(spec kubecorsv1alpha1.CorsPolicySpec, dataPlane string) (string, []Narrowing) {
+// MethodsWithFallback narrows a method list for data planes that replace
+// an empty or invalid list with their own, permissive default: items the
+// rule rejects are left out, "*" becomes the standard methods and an empty
+// result becomes the safelisted ones.
+func MethodsWithFallback(spec kubecorsv1alpha1.CorsPolicySpec, dataPlane string, rule ItemRule) (string, []Narrowing) {
 	methods := MethodNames(spec)
 	f := TokenFilter{
 		Path:     AllowMethodsPath,
-		Accepted: MethodName,
-		Reason: fmt.Sprintf("%s accepts only letters in a method name (and replaces the whole list with its own default otherwise); "+
-			"the method was left out, so browsers refuse it on this data plane", dataPlane),
+		Accepted: rule.Accepted,
+		Reason: fmt.Sprintf("%s accepts %s (and replaces the whole list with its own default otherwise); "+
+			"the method was left out, so browsers refuse it on this data plane", dataPlane, rule.Says),
 	}
 	kept, wildcard, narrowed := f.Filter(methods)
 	if wildcard {
@@ -229,17 +230,18 @@ func LetterMethods(spec kubecorsv1alpha1.CorsPolicySpec, dataPlane string) (stri
 	return strings.Join(kept, ", "), narrowed
 }
 
-// PlainHeaders narrows a request-header list for data planes whose
-// validation accepts only letters, digits, "-" and "_". "*" cannot be
-// written: both data planes would replace it with a default list that
-// includes Authorization, which "*" never covers.
-func PlainHeaders(spec kubecorsv1alpha1.CorsPolicySpec, dataPlane string) (string, []Narrowing) {
+// HeadersWithFallback narrows a request-header list for data planes that
+// replace an empty or invalid list with a default that includes
+// Authorization: items the rule rejects are left out, and "*" cannot be
+// written, because that default would take its place and "*" never covers
+// Authorization.
+func HeadersWithFallback(spec kubecorsv1alpha1.CorsPolicySpec, dataPlane string, rule ItemRule) (string, []Narrowing) {
 	headers := AllowHeaderNames(spec)
 	f := TokenFilter{
 		Path:     AllowHeadersPath,
-		Accepted: PlainHeaderName,
-		Reason: fmt.Sprintf(`%s accepts only letters, digits, "-" and "_" in a header name (and replaces the whole list with a default that includes Authorization otherwise); `+
-			"the header was left out, so browsers refuse requests that carry it on this data plane", dataPlane),
+		Accepted: rule.Accepted,
+		Reason: fmt.Sprintf(`%s accepts %s (and replaces the whole list with a default that includes Authorization otherwise); `+
+			"the header was left out, so browsers refuse requests that carry it on this data plane", dataPlane, rule.Says),
 	}
 	kept, wildcard, narrowed := f.Filter(headers)
 	if wildcard {

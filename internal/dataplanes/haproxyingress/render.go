@@ -1,11 +1,20 @@
 package haproxyingress
 
 import (
+	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/kubecors/kubecors/internal/corsrules"
 	"github.com/kubecors/kubecors/internal/dataplanes"
+)
+
+// The items of the method and header lists that HAProxy Ingress's validation
+// accepts: its list regexes (`^([A-Za-z]+,?\s?)+$` for methods,
+// `^([A-Za-z0-9\-\_]+,?\s?)+$` for headers) read item by item.
+var (
+	methodItem = dataplanes.ItemRule{Accepted: regexp.MustCompile(`^[A-Za-z]+$`), Says: "only letters in a method name"}
+	headerItem = dataplanes.ItemRule{Accepted: regexp.MustCompile(`^[A-Za-z0-9_-]+$`), Says: `only letters, digits, "-" and "_" in a header name`}
 )
 
 // haproxyNoExactOrigin fills cors-allow-origin when every origin needs a
@@ -57,8 +66,8 @@ func (renderer) RenderIngress(p dataplanes.Policy, t dataplanes.IngressTarget) d
 func renderHAProxyIngress(p dataplanes.Policy, _ dataplanes.IngressTarget) dataplanes.IngressConfig {
 	spec := p.Spec
 	exact, patterns := renderOrigins(dataplanes.OriginPatterns(spec))
-	methods, narrowed := dataplanes.LetterMethods(spec, Name)
-	headers, headerNarrowed := dataplanes.PlainHeaders(spec, Name)
+	methods, narrowed := dataplanes.MethodsWithFallback(spec, Name, methodItem)
+	headers, headerNarrowed := dataplanes.HeadersWithFallback(spec, Name, headerItem)
 	expose, exposeNarrowed := haproxyExposedHeaderList(dataplanes.ExposeHeaderNames(spec))
 	narrowed = append(narrowed, headerNarrowed...)
 	narrowed = append(narrowed, exposeNarrowed...)
@@ -105,7 +114,7 @@ func haproxyExposedHeaderList(names []string) (string, []dataplanes.Narrowing) {
 	var narrowed []dataplanes.Narrowing
 	for i, name := range names {
 		switch {
-		case dataplanes.PlainHeaderName.MatchString(name):
+		case headerItem.Accepted.MatchString(name):
 			kept = append(kept, name)
 		case name == "*":
 			narrowed = append(narrowed, dataplanes.Narrowing{

@@ -10,6 +10,14 @@ import (
 	"github.com/kubecors/kubecors/internal/dataplanes"
 )
 
+// The items of the method and header lists that ingress-nginx's validation
+// accepts: its list regexes (`^([A-Za-z]+,?\s?)+$` for methods,
+// `^([A-Za-z0-9\-\_]+,?\s?)+$` for headers) read item by item.
+var (
+	methodItem = dataplanes.ItemRule{Accepted: regexp.MustCompile(`^[A-Za-z]+$`), Says: "only letters in a method name"}
+	headerItem = dataplanes.ItemRule{Accepted: regexp.MustCompile(`^[A-Za-z0-9_-]+$`), Says: `only letters, digits, "-" and "_" in a header name`}
+)
+
 // nginxOriginHost is the host part that ingress-nginx's per-origin regex
 // accepts after the optional "*." (`[A-Za-z0-9\-.]*`): no brackets, so no
 // IPv6 literal.
@@ -63,8 +71,8 @@ func renderIngressNginx(p dataplanes.Policy, _ dataplanes.IngressTarget) datapla
 		return dataplanes.IngressConfig{Refused: `ingress-nginx can express none of the allowed origins, and an empty cors-allow-origin means "*" (any origin) to it, so nothing was written: ` +
 			strings.Join(reasons, "; ")}
 	}
-	methods, methodNarrowed := dataplanes.LetterMethods(spec, Name)
-	headers, headerNarrowed := dataplanes.PlainHeaders(spec, Name)
+	methods, methodNarrowed := dataplanes.MethodsWithFallback(spec, Name, methodItem)
+	headers, headerNarrowed := dataplanes.HeadersWithFallback(spec, Name, headerItem)
 	expose, exposeNarrowed := nginxExposedHeaderList(dataplanes.ExposeHeaderNames(spec))
 	narrowed = append(narrowed, methodNarrowed...)
 	narrowed = append(narrowed, headerNarrowed...)
@@ -127,7 +135,7 @@ func nginxExposedHeaderList(names []string) (string, []dataplanes.Narrowing) {
 	var kept []string
 	var narrowed []dataplanes.Narrowing
 	for i, name := range names {
-		if name == "*" || dataplanes.PlainHeaderName.MatchString(name) {
+		if name == "*" || headerItem.Accepted.MatchString(name) {
 			kept = append(kept, name)
 			continue
 		}
