@@ -15,8 +15,8 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 FUZZ_TARGETS ?= \
 	./internal/corsrules:FuzzParseOriginPattern ./internal/corsrules:FuzzMatchOrigin \
 	./internal/corsrules:FuzzIPv6Origin ./internal/corsrules:FuzzOriginWithin \
-	./internal/dataplane:FuzzParseIngressNginx ./internal/dataplane:FuzzParseHAProxyIngress \
-	./internal/dataplane:FuzzParseGatewayCORS ./internal/dataplane:FuzzParseTraefik
+	./internal/dataplanes/ingressnginx:FuzzParseIngressNginx ./internal/dataplanes/haproxyingress:FuzzParseHAProxyIngress \
+	./internal/dataplanes/gatewayapi:FuzzParseGatewayCORS ./internal/dataplanes/traefik:FuzzParseTraefik
 
 SHELL = /usr/bin/env bash -o pipefail
 .SHELLFLAGS = -ec

@@ -26,7 +26,7 @@ import (
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/controllers"
-	"github.com/kubecors/kubecors/internal/render"
+	"github.com/kubecors/kubecors/internal/dataplanes/registry"
 	webhookv1alpha1 "github.com/kubecors/kubecors/internal/webhook/v1alpha1"
 	"github.com/kubecors/kubecors/internal/webhookcerts"
 )
@@ -104,7 +104,7 @@ func parseFlags() options {
 		"The operator's own namespace (default: $POD_NAMESPACE), where the webhook certificate Secret lives.")
 	flag.Var(&o.dataPlaneMappings, "data-plane-mapping",
 		"CONTROLLER=RENDERER: render Ingresses whose IngressClass names controller CONTROLLER with renderer RENDERER "+
-			"(ingress-nginx, traefik or haproxy-ingress); repeatable. A policy's spec.dataPlaneMappings takes precedence.")
+			"("+strings.Join(registry.RendererNames(), ", ")+"); repeatable. A policy's spec.dataPlaneMappings takes precedence.")
 	flag.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", 4,
 		"How many CorsPolicies are reconciled at once.")
 	flag.IntVar(&o.maxConcurrentWrites, "max-concurrent-writes", 16,
@@ -187,7 +187,7 @@ func run(ctx context.Context, o options) error {
 		}
 		mappings[controller] = renderer
 	}
-	renderers, err := render.NewRegistry(mappings)
+	renderers, err := registry.NewRegistry(mappings)
 	if err != nil {
 		return fmt.Errorf("--data-plane-mapping: %w", err)
 	}

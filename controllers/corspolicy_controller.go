@@ -32,8 +32,8 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
+	"github.com/kubecors/kubecors/internal/dataplanes/registry"
 	"github.com/kubecors/kubecors/internal/plan"
-	"github.com/kubecors/kubecors/internal/render"
 )
 
 // finalizer keeps a policy until kubecors has removed what it wrote for it.
@@ -52,7 +52,7 @@ type CorsPolicyReconciler struct {
 	// Recorder emits events on policies.
 	Recorder recorder.EventRecorder
 	// Renderers maps data planes to their renderers.
-	Renderers *render.Registry
+	Renderers *registry.Registry
 	// MaxConcurrentReconciles is how many policies are reconciled at once;
 	// zero means one.
 	MaxConcurrentReconciles int

@@ -15,7 +15,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
-	"github.com/kubecors/kubecors/internal/render"
+	"github.com/kubecors/kubecors/internal/dataplanes/traefik"
 )
 
 // gatewayClass creates a GatewayClass once and sets the features its
@@ -124,7 +124,7 @@ var (
 var _ = Describe("Programming HTTPRoutes", func() {
 	BeforeEach(func() {
 		gatewayClass("cors-capable", "example.com/gateway", "HTTPRoute", "HTTPRouteCORS")
-		gatewayClass("traefik", render.GatewayControllerTraefik, "HTTPRoute")
+		gatewayClass("traefik", traefik.GatewayController, "HTTPRoute")
 		gatewayClass("plain", "example.com/plain-gateway", "HTTPRoute")
 	})
 

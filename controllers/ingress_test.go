@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
+	"github.com/kubecors/kubecors/internal/dataplanes/traefik"
 )
 
 const (
@@ -148,7 +149,7 @@ var _ = Describe("Programming Ingresses", func() {
 			}),
 		Entry("Traefik", "traefik", "traefik", map[string]string{"traefik.ingress.kubernetes.io/router.middlewares": "kube-system-auth@kubernetescrd"},
 			func(ns string, got map[string]string) {
-				entries := splitList(got[traefikMiddlewaresAnnotation])
+				entries := splitList(got[traefik.MiddlewaresAnnotation])
 				Expect(entries).To(HaveLen(2))
 				Expect(entries[0]).To(Equal("kube-system-auth@kubernetescrd"), "the user's middleware stays first")
 				mws := &unstructured.UnstructuredList{}

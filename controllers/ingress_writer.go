@@ -17,7 +17,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
-	"github.com/kubecors/kubecors/internal/render"
+	"github.com/kubecors/kubecors/internal/dataplanes"
+	"github.com/kubecors/kubecors/internal/dataplanes/traefik"
 )
 
 const (
@@ -34,11 +35,6 @@ const (
 	// references kubecors added to the router.middlewares annotation, so
 	// that exactly those entries can be taken out again.
 	AnnotationMiddlewares = "kubecors.io/traefik-middlewares"
-
-	// traefikMiddlewaresAnnotation is Traefik's comma-separated list of
-	// middlewares for an Ingress's routers; users keep their own entries
-	// there too.
-	traefikMiddlewaresAnnotation = "traefik.ingress.kubernetes.io/router.middlewares"
 )
 
 // conflictError reports that another writer owns configuration kubecors
@@ -52,7 +48,7 @@ func (e *conflictError) Error() string { return e.message }
 // key another manager set is a conflict rather than an overwrite), then the
 // owned objects, then kubecors's entries in Traefik's middleware list. It
 // writes nothing when everything is already in place.
-func (r *CorsPolicyReconciler) applyIngress(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy, ing *networkingv1.Ingress, cfg render.IngressConfig) error {
+func (r *CorsPolicyReconciler) applyIngress(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy, ing *networkingv1.Ingress, cfg dataplanes.IngressConfig) error {
 	desired := maps.Clone(cfg.Annotations)
 	if desired == nil {
 		desired = map[string]string{}
@@ -203,7 +199,7 @@ func splitList(s string) []string {
 // server-side apply cannot split, so it is patched with a resourceVersion
 // precondition instead, and only when it changes.
 func (r *CorsPolicyReconciler) setMiddlewareEntries(ctx context.Context, ing *networkingv1.Ingress, old, want []string) error {
-	current := splitList(ing.Annotations[traefikMiddlewaresAnnotation])
+	current := splitList(ing.Annotations[traefik.MiddlewaresAnnotation])
 	next := slices.DeleteFunc(slices.Clone(current), func(e string) bool { return slices.Contains(old, e) || slices.Contains(want, e) })
 	next = append(next, want...)
 	if slices.Equal(current, next) {
@@ -214,9 +210,9 @@ func (r *CorsPolicyReconciler) setMiddlewareEntries(ctx context.Context, ing *ne
 		ing.Annotations = map[string]string{}
 	}
 	if len(next) == 0 {
-		delete(ing.Annotations, traefikMiddlewaresAnnotation)
+		delete(ing.Annotations, traefik.MiddlewaresAnnotation)
 	} else {
-		ing.Annotations[traefikMiddlewaresAnnotation] = strings.Join(next, ",")
+		ing.Annotations[traefik.MiddlewaresAnnotation] = strings.Join(next, ",")
 	}
 	return r.Patch(ctx, ing, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}), client.FieldOwner(FieldManager))
 }

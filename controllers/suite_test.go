@@ -26,7 +26,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
-	"github.com/kubecors/kubecors/internal/render"
+	"github.com/kubecors/kubecors/internal/dataplanes/registry"
 	"github.com/kubecors/kubecors/internal/testenv"
 )
 
@@ -81,7 +81,7 @@ func startManager() func() {
 		Cache:      cache.Options{DefaultTransform: CacheTransform()},
 	})
 	Expect(err).NotTo(HaveOccurred())
-	renderers, err := render.NewRegistry(map[string]string{"example.com/nginx-fork": "ingress-nginx"})
+	renderers, err := registry.NewRegistry(map[string]string{"example.com/nginx-fork": "ingress-nginx"})
 	Expect(err).NotTo(HaveOccurred())
 	mgrCtx, mgrCancel := context.WithCancel(ctx)
 	Expect((&CorsPolicyReconciler{

@@ -26,7 +26,8 @@ import (
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/controllers"
-	"github.com/kubecors/kubecors/internal/render"
+	"github.com/kubecors/kubecors/internal/dataplanes/ingressnginx"
+	"github.com/kubecors/kubecors/internal/dataplanes/registry"
 	"github.com/kubecors/kubecors/internal/testenv"
 )
 
@@ -63,7 +64,7 @@ var _ = BeforeSuite(func() {
 
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
 	Expect(err).NotTo(HaveOccurred())
-	renderers, err := render.NewRegistry(nil)
+	renderers, err := registry.NewRegistry(nil)
 	Expect(err).NotTo(HaveOccurred())
 	Expect((&controllers.CorsPolicyReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
@@ -97,7 +98,7 @@ func targetReason(p *kubecorsv1alpha1.CorsPolicy, name string) func(Gomega) stri
 
 var _ = It("keeps the Ingress side working without the Gateway API and starts programming HTTPRoutes once its CRDs are installed", func() {
 	Expect(k8sClient.Create(ctx, &networkingv1.IngressClass{
-		ObjectMeta: metav1.ObjectMeta{Name: "nginx"}, Spec: networkingv1.IngressClassSpec{Controller: render.ControllerIngressNginx},
+		ObjectMeta: metav1.ObjectMeta{Name: "nginx"}, Spec: networkingv1.IngressClassSpec{Controller: ingressnginx.Controller},
 	})).To(Succeed())
 	Expect(k8sClient.Create(ctx, &networkingv1.Ingress{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},

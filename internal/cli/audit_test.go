@@ -21,8 +21,12 @@ import (
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/internal/corsrules"
-	"github.com/kubecors/kubecors/internal/dataplane"
-	"github.com/kubecors/kubecors/internal/render"
+	"github.com/kubecors/kubecors/internal/dataplanes"
+	"github.com/kubecors/kubecors/internal/dataplanes/gatewayapi"
+	"github.com/kubecors/kubecors/internal/dataplanes/haproxyingress"
+	"github.com/kubecors/kubecors/internal/dataplanes/ingressnginx"
+	"github.com/kubecors/kubecors/internal/dataplanes/registry"
+	"github.com/kubecors/kubecors/internal/dataplanes/traefik"
 	"github.com/kubecors/kubecors/internal/testenv"
 )
 
@@ -100,7 +104,7 @@ func createFixture(t *testing.T, c client.Client) {
 		"haproxy": "haproxy-ingress.github.io/controller"} {
 		class := &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: networkingv1.IngressClassSpec{Controller: controller}}
 		if name == "nginx" {
-			class.Annotations = map[string]string{dataplane.DefaultIngressClassAnnotation: "true"}
+			class.Annotations = map[string]string{registry.DefaultIngressClassAnnotation: "true"}
 		}
 		create(class)
 	}
@@ -116,22 +120,22 @@ func createFixture(t *testing.T, c client.Client) {
 		return ing
 	}
 	// The acceptance case: enable-cors alone, on the default class.
-	create(ingress("demo", "open", "", map[string]string{dataplane.NginxEnableCors: "true"}))
+	create(ingress("demo", "open", "", map[string]string{ingressnginx.EnableCors: "true"}))
 	// A trailing slash fails ingress-nginx's validation: "*" instead.
-	create(ingress("demo", "fallback", "nginx", map[string]string{dataplane.NginxEnableCors: "true",
-		dataplane.NginxAllowOrigin: "https://app.example.com/", dataplane.NginxAllowCredentials: "true", dataplane.NginxMaxAge: "3600"}))
-	create(ingress("demo", "listed", "nginx", map[string]string{dataplane.NginxEnableCors: "true",
-		dataplane.NginxAllowOrigin: "https://app.example.com, http://intranet.example.com", dataplane.NginxAllowMethods: "GET, PUT",
-		dataplane.NginxAllowHeaders: "Content-Type, X-Request-Id", dataplane.NginxAllowCredentials: "true", dataplane.NginxMaxAge: "600"}))
-	create(ingress("demo", "nullish", "nginx", map[string]string{dataplane.NginxEnableCors: "true",
-		dataplane.NginxAllowOrigin: "null, https://*.github.io", dataplane.NginxMaxAge: "7200"}))
-	create(ingress("demo", "haproxy-app", "haproxy", map[string]string{dataplane.HAProxyCorsEnable: "true",
-		dataplane.HAProxyAllowOrigin: "https://app.example.com", dataplane.HAProxyAllowOriginRegex: `example\.org`,
-		dataplane.HAProxyAllowCredentials: "true", dataplane.NginxEnableCors: "true"}))
+	create(ingress("demo", "fallback", "nginx", map[string]string{ingressnginx.EnableCors: "true",
+		ingressnginx.AllowOrigin: "https://app.example.com/", ingressnginx.AllowCredentials: "true", ingressnginx.MaxAge: "3600"}))
+	create(ingress("demo", "listed", "nginx", map[string]string{ingressnginx.EnableCors: "true",
+		ingressnginx.AllowOrigin: "https://app.example.com, http://intranet.example.com", ingressnginx.AllowMethods: "GET, PUT",
+		ingressnginx.AllowHeaders: "Content-Type, X-Request-Id", ingressnginx.AllowCredentials: "true", ingressnginx.MaxAge: "600"}))
+	create(ingress("demo", "nullish", "nginx", map[string]string{ingressnginx.EnableCors: "true",
+		ingressnginx.AllowOrigin: "null, https://*.github.io", ingressnginx.MaxAge: "7200"}))
+	create(ingress("demo", "haproxy-app", "haproxy", map[string]string{haproxyingress.CorsEnable: "true",
+		haproxyingress.AllowOrigin: "https://app.example.com", haproxyingress.AllowOriginRegex: `example\.org`,
+		haproxyingress.AllowCredentials: "true", ingressnginx.EnableCors: "true"}))
 	create(ingress("demo", "traefik-app", "traefik", map[string]string{
-		dataplane.TraefikMiddlewaresAnnotation: "demo-reflect@kubernetescrd"}))
-	create(ingress("quiet", "plain", "nginx", map[string]string{dataplane.NginxEnableCors: "true",
-		dataplane.NginxAllowOrigin: "https://app.example.com", dataplane.NginxAllowCredentials: "false", dataplane.NginxMaxAge: "600"}))
+		traefik.MiddlewaresAnnotation: "demo-reflect@kubernetescrd"}))
+	create(ingress("quiet", "plain", "nginx", map[string]string{ingressnginx.EnableCors: "true",
+		ingressnginx.AllowOrigin: "https://app.example.com", ingressnginx.AllowCredentials: "false", ingressnginx.MaxAge: "600"}))
 
 	reflect := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "traefik.io/v1alpha1", "kind": "Middleware",
@@ -168,12 +172,12 @@ func createFixture(t *testing.T, c client.Client) {
 		ExposeHeaders:    []kubecorsv1alpha1.ResponseHeaderName{"X-Total-Count"},
 		AllowCredentials: yes(),
 	}
-	registry, err := render.NewRegistry(nil)
+	registry, err := registry.NewRegistry(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	renderer, _ := registry.ByName(dataplane.IngressNginx)
-	rendered := renderer.RenderIngress(render.Policy{Namespace: "demo", Name: "api", Spec: apiSpec}, render.IngressTarget{Namespace: "demo", Name: "managed"})
+	renderer, _ := registry.ByName(ingressnginx.Name)
+	rendered := renderer.RenderIngress(dataplanes.Policy{Namespace: "demo", Name: "api", Spec: apiSpec}, dataplanes.IngressTarget{Namespace: "demo", Name: "managed"})
 	rendered.Annotations[policyAnnotation] = "api"
 	create(ingress("demo", "managed", "nginx", rendered.Annotations))
 
@@ -204,7 +208,7 @@ func createFixture(t *testing.T, c client.Client) {
 			condition(kubecorsv1alpha1.ConditionAccepted, metav1.ConditionTrue, kubecorsv1alpha1.ReasonAccepted, "the policy passed every rule"),
 			condition(kubecorsv1alpha1.ConditionProgrammed, metav1.ConditionTrue, kubecorsv1alpha1.ReasonProgrammed, "all 1 targets are programmed"),
 		},
-		Targets: []kubecorsv1alpha1.TargetStatus{{TargetRef: managedRef, DataPlane: dataplane.IngressNginx, ControllerName: "k8s.io/ingress-nginx",
+		Targets: []kubecorsv1alpha1.TargetStatus{{TargetRef: managedRef, DataPlane: ingressnginx.Name, ControllerName: "k8s.io/ingress-nginx",
 			Message: "programmed for ingress-nginx as written",
 			Conditions: []metav1.Condition{condition(kubecorsv1alpha1.ConditionProgrammed, metav1.ConditionTrue, kubecorsv1alpha1.ReasonProgrammed,
 				"programmed for ingress-nginx as written")}}},
@@ -421,7 +425,7 @@ func checkSARIF(t *testing.T, out string) {
 // TestAuditModel checks the rules on configurations that need no cluster.
 func TestAuditModel(t *testing.T) {
 	obj := auditObject{APIVersion: "networking.k8s.io/v1", Kind: "Ingress", Namespace: "shop", Name: "api"}
-	rules := func(m dataplane.Model) []string {
+	rules := func(m dataplanes.Model) []string {
 		findings := auditModel(auditTarget{object: obj, model: m})
 		out := make([]string, 0, len(findings))
 		for _, f := range findings {
@@ -432,20 +436,20 @@ func TestAuditModel(t *testing.T) {
 	}
 	tests := []struct {
 		name  string
-		model dataplane.Model
+		model dataplanes.Model
 		want  []string
 	}{
-		{"enable-cors alone", dataplane.ParseIngressNginx(map[string]string{dataplane.NginxEnableCors: "true"}),
+		{"enable-cors alone", ingressnginx.ParseIngressNginx(map[string]string{ingressnginx.EnableCors: "true"}),
 			[]string{"high wildcard-with-credentials", "low max-age-over-browser-cap"}},
-		{"CORS off", dataplane.ParseIngressNginx(map[string]string{dataplane.NginxAllowOrigin: "*"}), nil},
-		{"careful ingress-nginx still lacks Vary", dataplane.ParseIngressNginx(map[string]string{dataplane.NginxEnableCors: "true",
-			dataplane.NginxAllowOrigin: appOrigin, dataplane.NginxAllowCredentials: "false", dataplane.NginxMaxAge: "60"}),
+		{"CORS off", ingressnginx.ParseIngressNginx(map[string]string{ingressnginx.AllowOrigin: "*"}), nil},
+		{"careful ingress-nginx still lacks Vary", ingressnginx.ParseIngressNginx(map[string]string{ingressnginx.EnableCors: "true",
+			ingressnginx.AllowOrigin: appOrigin, ingressnginx.AllowCredentials: "false", ingressnginx.MaxAge: "60"}),
 			[]string{"low missing-vary-origin"}},
-		{"public data", dataplane.ParseIngressNginx(map[string]string{dataplane.NginxEnableCors: "true",
-			dataplane.NginxAllowCredentials: "false", dataplane.NginxMaxAge: "60"}), []string{"info any-origin"}},
-		{"Gateway API star with credentials echoes everyone", dataplane.ParseGatewayCORS(map[string]any{"allowOrigins": []any{"*"}, "allowCredentials": true}, "cors"),
+		{"public data", ingressnginx.ParseIngressNginx(map[string]string{ingressnginx.EnableCors: "true",
+			ingressnginx.AllowCredentials: "false", ingressnginx.MaxAge: "60"}), []string{"info any-origin"}},
+		{"Gateway API star with credentials echoes everyone", gatewayapi.ParseGatewayCORS(map[string]any{"allowOrigins": []any{"*"}, "allowCredentials": true}, "cors"),
 			[]string{"high reflected-any-origin"}},
-		{"a kubecors policy's own semantics are clean", dataplane.ParsePolicy(kubecorsv1alpha1.CorsPolicySpec{AllowOrigins: origins(appOrigin), AllowCredentials: yes()}), nil},
+		{"a kubecors policy's own semantics are clean", dataplanes.ParsePolicy(kubecorsv1alpha1.CorsPolicySpec{AllowOrigins: origins(appOrigin), AllowCredentials: yes()}), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -479,7 +483,7 @@ func TestOverlappingPolicies(t *testing.T) {
 // TestSARIFShape checks the SARIF writer without a cluster.
 func TestSARIFShape(t *testing.T) {
 	findings := auditModel(auditTarget{object: auditObject{APIVersion: "networking.k8s.io/v1", Kind: "Ingress", Namespace: "shop", Name: "api"},
-		model: dataplane.ParseIngressNginx(map[string]string{dataplane.NginxEnableCors: "true"})})
+		model: ingressnginx.ParseIngressNginx(map[string]string{ingressnginx.EnableCors: "true"})})
 	var b strings.Builder
 	if err := writeJSON(&b, sarifReport(findings)); err != nil {
 		t.Fatal(err)

@@ -14,12 +14,16 @@ import (
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/internal/corscheck"
-	"github.com/kubecors/kubecors/internal/dataplane"
+	"github.com/kubecors/kubecors/internal/dataplanes"
+	"github.com/kubecors/kubecors/internal/dataplanes/gatewayapi"
+	"github.com/kubecors/kubecors/internal/dataplanes/haproxyingress"
+	"github.com/kubecors/kubecors/internal/dataplanes/ingressnginx"
+	"github.com/kubecors/kubecors/internal/dataplanes/traefik"
 )
 
 const (
 	appOrigin = "https://app.example.com"
-	nginx     = dataplane.IngressNginx
+	nginx     = ingressnginx.Name
 )
 
 // handTarget is an Ingress shop/api with hand-written annotations for dp.
@@ -89,7 +93,7 @@ func TestExplainFailureClasses(t *testing.T) {
 		{
 			name: "acceptance: enable-cors alone, credentialed request: nginx sends * with credentials true",
 			target: func(t *testing.T) *explainTarget {
-				return handTarget(t, nginx, map[string]string{dataplane.NginxEnableCors: "true"})
+				return handTarget(t, nginx, map[string]string{ingressnginx.EnableCors: "true"})
 			},
 			req:         creds(get),
 			wantClass:   corscheck.ClassWildcardWithCredentials,
@@ -101,7 +105,7 @@ func TestExplainFailureClasses(t *testing.T) {
 		{
 			name: "acceptance: enable-cors alone, request without credentials passes, with a warning about the risk",
 			target: func(t *testing.T) *explainTarget {
-				return handTarget(t, nginx, map[string]string{dataplane.NginxEnableCors: "true"})
+				return handTarget(t, nginx, map[string]string{ingressnginx.EnableCors: "true"})
 			},
 			req:      get,
 			wantHint: "(wildcard-with-credentials, high risk; see kubectl cors audit)",
@@ -109,7 +113,7 @@ func TestExplainFailureClasses(t *testing.T) {
 		{
 			name: "no CORS headers: nginx adds none for an unlisted origin (hand-written)",
 			target: func(t *testing.T) *explainTarget {
-				return handTarget(t, nginx, map[string]string{dataplane.NginxEnableCors: "true", dataplane.NginxAllowOrigin: "https://admin.example.com"})
+				return handTarget(t, nginx, map[string]string{ingressnginx.EnableCors: "true", ingressnginx.AllowOrigin: "https://admin.example.com"})
 			},
 			req:         get,
 			wantClass:   corscheck.ClassNoCORSHeaders,
@@ -131,7 +135,7 @@ func TestExplainFailureClasses(t *testing.T) {
 		{
 			name: "no CORS headers: nothing configures CORS",
 			target: func(t *testing.T) *explainTarget {
-				return handTarget(t, nginx, map[string]string{dataplane.NginxAllowOrigin: appOrigin})
+				return handTarget(t, nginx, map[string]string{ingressnginx.AllowOrigin: appOrigin})
 			},
 			req:       get,
 			wantClass: corscheck.ClassNoCORSHeaders,
@@ -141,7 +145,7 @@ func TestExplainFailureClasses(t *testing.T) {
 		{
 			name: "wrong origin: HAProxy Ingress sends its one origin whatever the request's",
 			target: func(t *testing.T) *explainTarget {
-				return handTarget(t, dataplane.HAProxyIngress, map[string]string{dataplane.HAProxyCorsEnable: "true", dataplane.HAProxyAllowOrigin: "https://admin.example.com"})
+				return handTarget(t, haproxyingress.Name, map[string]string{haproxyingress.CorsEnable: "true", haproxyingress.AllowOrigin: "https://admin.example.com"})
 			},
 			req:         get,
 			wantClass:   corscheck.ClassOriginMismatch,
@@ -155,7 +159,7 @@ func TestExplainFailureClasses(t *testing.T) {
 				mw := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "traefik.io/v1alpha1", "kind": "Middleware",
 					"metadata": map[string]any{"namespace": "shop", "name": "cors"},
 					"spec":     map[string]any{"headers": map[string]any{"customResponseHeaders": map[string]any{"Access-Control-Allow-Origin": "*"}}}}}
-				return handTarget(t, dataplane.Traefik, map[string]string{dataplane.TraefikMiddlewaresAnnotation: "shop-cors@kubernetescrd"}, mw)
+				return handTarget(t, traefik.Name, map[string]string{traefik.MiddlewaresAnnotation: "shop-cors@kubernetescrd"}, mw)
 			},
 			req:         put,
 			wantClass:   corscheck.ClassPreflightNotHandled,
@@ -167,8 +171,8 @@ func TestExplainFailureClasses(t *testing.T) {
 		{
 			name: "credentials not allowed: cors-allow-credentials is false",
 			target: func(t *testing.T) *explainTarget {
-				return handTarget(t, nginx, map[string]string{dataplane.NginxEnableCors: "true", dataplane.NginxAllowOrigin: appOrigin,
-					dataplane.NginxAllowCredentials: "false"})
+				return handTarget(t, nginx, map[string]string{ingressnginx.EnableCors: "true", ingressnginx.AllowOrigin: appOrigin,
+					ingressnginx.AllowCredentials: "false"})
 			},
 			req:         creds(get),
 			wantClass:   corscheck.ClassCredentialsNotAllowed,
@@ -178,7 +182,7 @@ func TestExplainFailureClasses(t *testing.T) {
 		},
 		{
 			name:        "credentials not allowed: the policy does not allow credentials",
-			target:      func(t *testing.T) *explainTarget { return specTarget(t, dataplane.Traefik, spec(nil)) },
+			target:      func(t *testing.T) *explainTarget { return specTarget(t, traefik.Name, spec(nil)) },
 			req:         creds(get),
 			wantClass:   corscheck.ClassCredentialsNotAllowed,
 			wantMessage: "has no Access-Control-Allow-Credentials",
@@ -187,7 +191,7 @@ func TestExplainFailureClasses(t *testing.T) {
 		{
 			name: "wildcard with credentials: the policy allows any origin without credentials",
 			target: func(t *testing.T) *explainTarget {
-				return specTarget(t, dataplane.Traefik, spec(func(s *kubecorsv1alpha1.CorsPolicySpec) { s.AllowOrigins = origins("*") }))
+				return specTarget(t, traefik.Name, spec(func(s *kubecorsv1alpha1.CorsPolicySpec) { s.AllowOrigins = origins("*") }))
 			},
 			req:         creds(get),
 			wantClass:   corscheck.ClassWildcardWithCredentials,
@@ -205,8 +209,8 @@ func TestExplainFailureClasses(t *testing.T) {
 		{
 			name: "method not allowed: hand-written cors-allow-methods",
 			target: func(t *testing.T) *explainTarget {
-				return handTarget(t, nginx, map[string]string{dataplane.NginxEnableCors: "true", dataplane.NginxAllowOrigin: appOrigin,
-					dataplane.NginxAllowMethods: "GET, POST"})
+				return handTarget(t, nginx, map[string]string{ingressnginx.EnableCors: "true", ingressnginx.AllowOrigin: appOrigin,
+					ingressnginx.AllowMethods: "GET, POST"})
 			},
 			req:       put,
 			wantClass: corscheck.ClassMethodNotAllowed,
@@ -215,7 +219,7 @@ func TestExplainFailureClasses(t *testing.T) {
 		},
 		{
 			name:        "header not allowed: the policy lists no request header",
-			target:      func(t *testing.T) *explainTarget { return specTarget(t, dataplane.HAProxyIngress, spec(nil)) },
+			target:      func(t *testing.T) *explainTarget { return specTarget(t, haproxyingress.Name, spec(nil)) },
 			req:         withHeader,
 			wantClass:   corscheck.ClassHeaderNotAllowed,
 			wantMessage: "which does not list x-request-id",
@@ -224,7 +228,7 @@ func TestExplainFailureClasses(t *testing.T) {
 		{
 			name: "header not allowed: ingress-nginx's default header list",
 			target: func(t *testing.T) *explainTarget {
-				return handTarget(t, nginx, map[string]string{dataplane.NginxEnableCors: "true", dataplane.NginxAllowOrigin: appOrigin})
+				return handTarget(t, nginx, map[string]string{ingressnginx.EnableCors: "true", ingressnginx.AllowOrigin: appOrigin})
 			},
 			req:       withHeader,
 			wantClass: corscheck.ClassHeaderNotAllowed,
@@ -233,7 +237,7 @@ func TestExplainFailureClasses(t *testing.T) {
 		},
 		{
 			name:        "header not exposed: the policy exposes nothing",
-			target:      func(t *testing.T) *explainTarget { return specTarget(t, dataplane.Policy, spec(nil)) },
+			target:      func(t *testing.T) *explainTarget { return specTarget(t, dataplanes.PolicyDataPlane, spec(nil)) },
 			req:         reading,
 			wantClass:   corscheck.ClassHeaderNotExposed,
 			wantMessage: "X-Total-Count",
@@ -242,9 +246,9 @@ func TestExplainFailureClasses(t *testing.T) {
 		{
 			name: "header not exposed: HTTPRoute CORS filter",
 			target: func(t *testing.T) *explainTarget {
-				rule := dataplane.RouteRule{Index: 0, CORSFilterIndex: 1, CORS: map[string]any{"allowOrigins": []any{appOrigin}}}
+				rule := gatewayapi.RouteRule{Index: 0, CORSFilterIndex: 1, CORS: map[string]any{"allowOrigins": []any{appOrigin}}}
 				return &explainTarget{Ref: "HTTPRoute shop/api, rule 0", Kind: "HTTPRoute", Namespace: "shop", Name: "api", GovernedBy: governedByHand,
-					model: dataplane.ParseGatewayCORS(rule.CORS, "spec.rules[0].filters[1].cors"), fixer: gatewayFixer{route: "shop/api", rule: rule}}
+					model: gatewayapi.ParseGatewayCORS(rule.CORS, "spec.rules[0].filters[1].cors"), fixer: gatewayapi.NewFixer("shop/api", rule)}
 			},
 			req:       reading,
 			wantClass: corscheck.ClassHeaderNotExposed,
@@ -264,7 +268,7 @@ func TestExplainFailureClasses(t *testing.T) {
 		{
 			name: "a fix that the rules would reject says so",
 			target: func(t *testing.T) *explainTarget {
-				return specTarget(t, dataplane.Policy, spec(func(s *kubecorsv1alpha1.CorsPolicySpec) { s.AllowCredentials = yes() }))
+				return specTarget(t, dataplanes.PolicyDataPlane, spec(func(s *kubecorsv1alpha1.CorsPolicySpec) { s.AllowCredentials = yes() }))
 			},
 			req:       creds(corscheck.Request{Origin: "http://app.example.com", Method: http.MethodGet, Headers: http.Header{}}),
 			wantClass: corscheck.ClassNoCORSHeaders,

@@ -515,7 +515,7 @@ func printProbe(b *strings.Builder, r probeReport) {
 	for _, s := range r.Verdict.Steps {
 		rows = append(rows, []string{s.Stage, s.Check, strings.ToUpper(s.Outcome), s.Detail})
 	}
-	printTable(b, rows)
+	writeTable(b, "", rows)
 
 	b.WriteString("\n")
 	v := r.Verdict
@@ -537,23 +537,6 @@ func printProbe(b *strings.Builder, r probeReport) {
 	for _, d := range v.Warnings {
 		b.WriteString("\n")
 		printDiagnosis(b, "Warning", d)
-	}
-}
-
-// printTable prints rows in columns two spaces apart, the last column
-// unpadded, as kubectl's tables are.
-func printTable(b *strings.Builder, rows [][]string) {
-	widths := make([]int, len(rows[0]))
-	for _, row := range rows {
-		for i, cell := range row[:len(row)-1] {
-			widths[i] = max(widths[i], len(cell))
-		}
-	}
-	for _, row := range rows {
-		for i, cell := range row[:len(row)-1] {
-			fmt.Fprintf(b, "%-*s  ", widths[i], cell)
-		}
-		b.WriteString(row[len(row)-1] + "\n")
 	}
 }
 

@@ -20,7 +20,8 @@ import (
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/internal/clusterpolicy"
 	"github.com/kubecors/kubecors/internal/corsrules"
-	"github.com/kubecors/kubecors/internal/render"
+	"github.com/kubecors/kubecors/internal/dataplanes"
+	"github.com/kubecors/kubecors/internal/dataplanes/registry"
 	"github.com/kubecors/kubecors/internal/resolve"
 )
 
@@ -52,9 +53,9 @@ type Snapshot struct {
 type Renderers interface {
 	// ForController returns the Ingress renderer for an IngressClass
 	// controller name.
-	ForController(controller string) (render.IngressRenderer, bool)
+	ForController(controller string) (dataplanes.IngressRenderer, bool)
 	// ByName returns the Ingress renderer of a data plane by name.
-	ByName(name string) (render.IngressRenderer, bool)
+	ByName(name string) (dataplanes.IngressRenderer, bool)
 }
 
 // Plan is what reconciling a policy should do.
@@ -83,7 +84,7 @@ type IngressWrite struct {
 	// Ingress is the object as the snapshot holds it.
 	Ingress *networkingv1.Ingress
 	// Config is the rendered configuration.
-	Config render.IngressConfig
+	Config dataplanes.IngressConfig
 }
 
 // RouteWrite is what kubecors writes on one HTTPRoute.
@@ -94,8 +95,8 @@ type RouteWrite struct {
 	Rules []int
 	// Filter is the filter each targeted rule gets.
 	Filter gatewayv1.HTTPRouteFilter
-	// Middleware, when set, is the Traefik Middleware the filter refers
-	// to, owned by the policy.
+	// Middleware, when set, is the object the filter refers to (a Traefik
+	// Middleware), owned by the policy.
 	Middleware *unstructured.Unstructured
 }
 
@@ -224,7 +225,7 @@ func decideIngress(s Snapshot, renderers Renderers, res Result, ing *networkingv
 			return "", false
 		}
 		return r.Name(), true
-	}, render.RendererNames())
+	}, registry.RendererNames())
 	res.Controller = detection.Controller
 	renderer, ok := renderers.ByName(detection.DataPlane)
 	if !ok {
@@ -232,7 +233,7 @@ func decideIngress(s Snapshot, renderers Renderers, res Result, ing *networkingv
 		return Target{Result: res}
 	}
 	res.DataPlane = renderer.Name()
-	cfg := renderer.RenderIngress(renderPolicy(s.Policy), render.IngressTarget{Namespace: ing.Namespace, Name: ing.Name})
+	cfg := renderer.RenderIngress(renderPolicy(s.Policy), dataplanes.IngressTarget{Namespace: ing.Namespace, Name: ing.Name})
 	if cfg.Refused != "" {
 		res.Reason, res.Message = kubecorsv1alpha1.ReasonRefused, cfg.Refused
 		return Target{Result: res}
@@ -258,39 +259,29 @@ func decideRoute(s Snapshot, res Result, route *gatewayv1.HTTPRoute) Target {
 		}
 	}
 	res.Controller = strings.Join(controllers, ",")
-	mechanism, problem := resolve.ChooseMechanism(parents, render.GatewayControllerTraefik)
-	write := &RouteWrite{Route: route, Rules: rules}
-	var narrowed []render.Narrowing
-	switch mechanism {
-	case resolve.MechanismNone:
+	dp, problem, ok := resolve.RouteDataPlane(parents)
+	if !ok {
 		res.Reason, res.Message = kubecorsv1alpha1.ReasonUnsupportedDataPlane, problem
 		return Target{Result: res}
-	case resolve.MechanismCORSFilter:
-		res.DataPlane = render.RendererGatewayAPI
-		cfg := render.RenderHTTPRouteCORS(renderPolicy(s.Policy))
-		f, ok := cfg.RouteFilter()
-		if !ok {
-			res.Reason, res.Message = kubecorsv1alpha1.ReasonRefused, cfg.Refused
-			return Target{Result: res}
-		}
-		write.Filter, narrowed = f, cfg.Narrowed
-	case resolve.MechanismTraefikMiddleware:
-		res.DataPlane = render.RendererTraefik
-		cfg := render.RenderHTTPRouteMiddleware(renderPolicy(s.Policy), route.Namespace)
-		write.Filter, write.Middleware, narrowed = cfg.RouteFilter(), cfg.Middleware, cfg.Narrowed
+	}
+	res.DataPlane = dp.Name
+	cfg := dp.RenderRoute(renderPolicy(s.Policy), route.Namespace)
+	if cfg.Refused != "" {
+		res.Reason, res.Message = kubecorsv1alpha1.ReasonRefused, cfg.Refused
+		return Target{Result: res}
 	}
 	res.Reason = kubecorsv1alpha1.ReasonProgrammed
-	res.Message = programmedMessage(res.DataPlane, narrowed) + " in " + DescribeRules(route, rules) + " for " + describeParents(parents)
-	res.Narrowed = len(narrowed) > 0
-	return Target{Result: res, Route: write}
+	res.Message = programmedMessage(res.DataPlane, cfg.Narrowed) + " in " + DescribeRules(route, rules) + " for " + describeParents(parents)
+	res.Narrowed = len(cfg.Narrowed) > 0
+	return Target{Result: res, Route: &RouteWrite{Route: route, Rules: rules, Filter: cfg.Filter, Middleware: cfg.Object}}
 }
 
-func renderPolicy(p *kubecorsv1alpha1.CorsPolicy) render.Policy {
-	return render.Policy{Namespace: p.Namespace, Name: p.Name, Spec: p.Spec}
+func renderPolicy(p *kubecorsv1alpha1.CorsPolicy) dataplanes.Policy {
+	return dataplanes.Policy{Namespace: p.Namespace, Name: p.Name, Spec: p.Spec}
 }
 
 // programmedMessage says what was programmed and what was narrowed.
-func programmedMessage(dataPlane string, narrowed []render.Narrowing) string {
+func programmedMessage(dataPlane string, narrowed []dataplanes.Narrowing) string {
 	if len(narrowed) == 0 {
 		return fmt.Sprintf("programmed for %s as written", dataPlane)
 	}

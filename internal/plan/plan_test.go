@@ -16,7 +16,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
-	"github.com/kubecors/kubecors/internal/render"
+	"github.com/kubecors/kubecors/internal/dataplanes/ingressnginx"
+	"github.com/kubecors/kubecors/internal/dataplanes/registry"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata from the current output")
@@ -155,7 +156,7 @@ func toGoldenPlan(s Snapshot, p Plan) goldenPlan {
 // TestPlanGolden computes the plan of each testdata/*.in.yaml snapshot and
 // compares it with the .out.yaml beside it; go test -update rewrites them.
 func TestPlanGolden(t *testing.T) {
-	renderers, err := render.NewRegistry(map[string]string{"example.com/nginx-fork": render.RendererIngressNginx})
+	renderers, err := registry.NewRegistry(map[string]string{"example.com/nginx-fork": ingressnginx.Name})
 	if err != nil {
 		t.Fatal(err)
 	}

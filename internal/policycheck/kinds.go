@@ -10,6 +10,7 @@ import (
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/internal/corsrules"
+	"github.com/kubecors/kubecors/internal/dataplanes/registry"
 )
 
 // servedKinds are the kinds the Checker validates, each with the webhook
@@ -19,7 +20,7 @@ import (
 var servedKinds = []servedKindVersion{
 	{
 		gvk:     kubecorsv1alpha1.GroupVersion.WithKind("CorsPolicy"),
-		webhook: typedWebhook(corsrules.ValidateCorsPolicy),
+		webhook: typedWebhook(registry.ValidateCorsPolicy),
 	},
 	{
 		gvk:     kubecorsv1alpha1.GroupVersion.WithKind("ClusterCorsPolicy"),

@@ -27,6 +27,10 @@ func corsPolicy(spec ...string) string {
 		strings.Join(spec, "\n  ") + "\n"
 }
 
+// someOrigin allows one origin: a policy that allows none draws the
+// warnings of the data planes that would program nothing for it.
+const someOrigin = "allowOrigins: [https://app.example.com]"
+
 // ingressTarget targets one Ingress, the least a valid spec needs.
 const ingressTarget = "targetRefs: [{group: networking.k8s.io, kind: Ingress, name: web}]"
 
@@ -183,7 +187,7 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name:     "a maxAge above Chromium's cap is valid with a warning",
-			document: corsPolicy(ingressTarget, "maxAge: 7201"),
+			document: corsPolicy(ingressTarget, someOrigin, "maxAge: 7201"),
 			wantWarnings: []string{
 				"spec.maxAge: 7201 seconds is above Chromium's cap of 7200: Chromium caches preflights for 7200 seconds at most",
 			},
@@ -198,14 +202,14 @@ func TestCheck(t *testing.T) {
 		{
 			name: "a finalizer that is not domain-qualified draws the API server's warning",
 			document: "apiVersion: kubecors.io/v1alpha1\nkind: CorsPolicy\nmetadata: {name: web, finalizers: [cleanup, kubecors.io/cleanup]}\n" +
-				"spec: {targetSelector: {}}\n",
+				"spec: {targetSelector: {}, allowOrigins: [https://app.example.com]}\n",
 			wantWarnings: []string{
 				`metadata.finalizers: "cleanup": prefer a domain-qualified finalizer name to avoid accidental conflicts with other finalizer writers`,
 			},
 		},
 		{
 			name: "status is dropped on create, as the status subresource requires, and not validated",
-			document: corsPolicy(ingressTarget) +
+			document: corsPolicy(ingressTarget, someOrigin) +
 				"status: {programmedTargets: \"" + strings.Repeat("9", 40) + "\"}\n",
 		},
 		{
@@ -326,7 +330,7 @@ func TestCheckCallsWebhookOnlyAfterCRDValidationPasses(t *testing.T) {
 
 func TestCheckDefaultsBeforeTheWebhook(t *testing.T) {
 	c, calls := spyChecker(t)
-	document := "apiVersion: kubecors.io/v1alpha1\nkind: CorsPolicy\nmetadata: {name: web}\nspec: {targetSelector: {}}\n"
+	document := "apiVersion: kubecors.io/v1alpha1\nkind: CorsPolicy\nmetadata: {name: web}\nspec: {targetSelector: {}, allowOrigins: [https://app.example.com]}\n"
 	original := parse(t, document)
 	if got := c.Check(original); !got.Valid() || len(got.Warnings) > 0 {
 		t.Fatalf("Check = %+v, want valid without warnings", got)

@@ -7,11 +7,10 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
-)
 
-// FeatureHTTPRouteCORS is the GatewayClass supported feature of
-// implementations that honour the standard CORS filter.
-const FeatureHTTPRouteCORS = "HTTPRouteCORS"
+	"github.com/kubecors/kubecors/internal/dataplanes"
+	"github.com/kubecors/kubecors/internal/dataplanes/registry"
+)
 
 // RouteParent is one parent Gateway of a route and what its class
 // supports.
@@ -66,76 +65,54 @@ func RouteParents(route *gatewayv1.HTTPRoute, gateways []gatewayv1.Gateway, clas
 		}
 		p.Controller = string(classes[ci].Spec.ControllerName)
 		p.CORS = slices.ContainsFunc(classes[ci].Status.SupportedFeatures, func(f gatewayv1.SupportedFeature) bool {
-			return string(f.Name) == FeatureHTTPRouteCORS
+			return string(f.Name) == registry.FeatureHTTPRouteCORS
 		})
 		parents = append(parents, p)
 	}
 	return parents
 }
 
-// Mechanism is how a route's CORS is expressed for its parents.
-type Mechanism int
-
-const (
-	// MechanismNone means no mechanism works for every parent.
-	MechanismNone Mechanism = iota
-	// MechanismCORSFilter is the standard Gateway API CORS filter.
-	MechanismCORSFilter
-	// MechanismTraefikMiddleware is an ExtensionRef filter to a Traefik
-	// Middleware.
-	MechanismTraefikMiddleware
-)
-
-// ChooseMechanism picks the one mechanism every parent honours: the
-// standard CORS filter when all classes support HTTPRouteCORS, else a
-// Traefik Middleware when all parents are Traefik's (traefikController is
-// Traefik's GatewayClass controller name). Filters apply to a rule for
-// every parent at once, so a route whose parents disagree is not
-// programmed, and the message names the parents that block it.
-func ChooseMechanism(parents []RouteParent, traefikController string) (Mechanism, string) {
+// RouteDataPlane picks the one data plane that programs a route for every
+// parent: filters apply to a rule for all of its parents at once, so the
+// route gets the most preferred data plane (registry.RouteDataPlanes) that
+// every parent accepts — the standard CORS filter when every class
+// supports HTTPRouteCORS, else, for example, a Traefik Middleware when
+// every parent is Traefik's. When none fits, it returns false and a
+// message naming the parents that block the route.
+func RouteDataPlane(parents []RouteParent) (dataplanes.DataPlane, string, bool) {
 	if len(parents) == 0 {
-		return MechanismNone, "the HTTPRoute has no parentRefs, so no Gateway serves it"
+		return dataplanes.DataPlane{}, "the HTTPRoute has no parentRefs, so no Gateway serves it", false
 	}
-	var problems, noCORS, notTraefik []string
+	var problems []string
+	accepted := make([][]dataplanes.DataPlane, 0, len(parents))
 	for _, p := range parents {
-		switch {
-		case p.Problem != "":
+		if p.Problem != "" {
 			problems = append(problems, p.Problem)
-		case !p.CORS && p.Controller != traefikController:
-			noCORS = append(noCORS, p.String())
-			notTraefik = append(notTraefik, p.String())
-		case !p.CORS:
-			noCORS = append(noCORS, p.String())
-		case p.Controller != traefikController:
-			notTraefik = append(notTraefik, p.String())
+			continue
+		}
+		accepted = append(accepted, registry.RouteDataPlanes(p.Controller, p.CORS))
+	}
+	if len(problems) > 0 {
+		return dataplanes.DataPlane{}, strings.Join(problems, "; "), false
+	}
+	for _, dp := range accepted[0] {
+		if !slices.ContainsFunc(accepted[1:], func(planes []dataplanes.DataPlane) bool { return !containsPlane(planes, dp.Name) }) {
+			return dp, "", true
 		}
 	}
-	switch {
-	case len(problems) > 0:
-		return MechanismNone, strings.Join(problems, "; ")
-	case len(noCORS) == 0:
-		return MechanismCORSFilter, ""
-	case len(notTraefik) == 0:
-		return MechanismTraefikMiddleware, ""
+	var blocking []string
+	for i, p := range parents {
+		if len(accepted[i]) == 0 || !p.CORS {
+			blocking = append(blocking, p.String())
+		}
 	}
-	return MechanismNone, fmt.Sprintf("not programmed on any parent, because the route's filters apply to all of them and "+
-		"%s does not support the HTTPRouteCORS feature (and is not Traefik, whose Middleware kubecors could use instead)",
-		strings.Join(blocking(noCORS, notTraefik), " and "))
+	return dataplanes.DataPlane{}, fmt.Sprintf("not programmed on any parent, because the route's filters apply to all of them and "+
+		"%s does not support the HTTPRouteCORS feature (and kubecors knows no other CORS mechanism that every parent's controller understands)",
+		strings.Join(blocking, " and ")), false
 }
 
-// blocking lists the parents that support neither mechanism, or else
-// those without the standard filter.
-func blocking(noCORS, notTraefik []string) []string {
-	var both []string
-	for _, p := range noCORS {
-		if slices.Contains(notTraefik, p) {
-			both = append(both, p)
-		}
-	}
-	if len(both) > 0 {
-		return both
-	}
-	return noCORS
+func containsPlane(planes []dataplanes.DataPlane, name string) bool {
+	return slices.ContainsFunc(planes, func(dp dataplanes.DataPlane) bool { return dp.Name == name })
 }
 
 // parentKind is the kind a parentRef names, Gateway when it names none.

@@ -64,7 +64,7 @@ type Case struct {
 
 // HTTPRouteCORSCases are the request/response pairs of upstream's
 // HTTPRouteCORS test, in upstream order, against the routes of
-// httproute-cors.yaml. internal/render's conformance test fails when this
+// httproute-cors.yaml. internal/dataplanes/gatewayapi's conformance test fails when this
 // table and the vendored test disagree.
 var HTTPRouteCORSCases = []Case{
 	{

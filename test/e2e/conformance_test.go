@@ -23,7 +23,7 @@ import (
 const conformanceHost = "conformance.api.localhost"
 
 // conformanceRoute is one upstream rule of httproute-cors.yaml written as a
-// CorsPolicy on an HTTPRoute of its own, the way internal/render's
+// CorsPolicy on an HTTPRoute of its own, the way internal/dataplanes/gatewayapi's
 // conformanceMappings write it (fields one to one; allowHeaders ["*"] with
 // allowCredentials false also lists Authorization). The upstream rule
 // /cors-wildcard-methods-headers ("*" everywhere with credentials) is

@@ -15,7 +15,7 @@ import (
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/internal/clusterpolicy"
-	"github.com/kubecors/kubecors/internal/corsrules"
+	"github.com/kubecors/kubecors/internal/dataplanes/registry"
 )
 
 // +kubebuilder:rbac:groups=kubecors.io,resources=clustercorspolicies,verbs=get;list;watch
@@ -75,12 +75,14 @@ func (v *CorsPolicyValidator) ValidateDelete(_ context.Context, _ *kubecorsv1alp
 	return nil, nil
 }
 
-// validate applies the rules, then, for a policy that passes them, the
-// ClusterCorsPolicies selecting its namespace: an Enforce finding rejects
-// the policy, naming the ClusterCorsPolicy and the rule; an Audit finding
-// is a warning.
+// validate applies the rules; then, for a policy that passes them, asks
+// every data plane whether it would program the policy (refusing one that
+// none could, warning about each that would not: see
+// registry.ValidateProgrammable); then applies the ClusterCorsPolicies
+// selecting its namespace: an Enforce finding rejects the policy, naming
+// the ClusterCorsPolicy and the rule; an Audit finding is a warning.
 func (v *CorsPolicyValidator) validate(ctx context.Context, p *kubecorsv1alpha1.CorsPolicy) (admission.Warnings, error) {
-	errs, warnings := corsrules.ValidateCorsPolicy(p)
+	errs, warnings := registry.ValidateCorsPolicy(p)
 	if len(errs) == 0 && v.Reader != nil {
 		ccps, err := clusterpolicy.Selecting(ctx, v.Reader, p.Namespace)
 		if err != nil {

@@ -123,6 +123,47 @@ var _ = Describe("CorsPolicy admission", func() {
 		))
 	})
 
+	It("warns, naming the data plane and its reason, when a data plane would program nothing for the policy", func() {
+		checker, err := policycheck.New()
+		Expect(err).NotTo(HaveOccurred())
+		for _, c := range []struct {
+			name, kind string
+			origin     kubecorsv1alpha1.Origin
+			want       []string
+		}{
+			{"port-wildcard-ingress", "Ingress", "http://localhost:*", []string{
+				`ingress-nginx would program nothing for this policy: ingress-nginx can express none of the allowed origins`,
+			}},
+			{"ipv6-route", "HTTPRoute", "http://[::1]:3000", []string{
+				`gateway-api would program nothing for this policy: no origin of the policy can be written as a Gateway API CORSOrigin`,
+			}},
+		} {
+			group := "networking.k8s.io"
+			if c.kind == "HTTPRoute" {
+				group = "gateway.networking.k8s.io"
+			}
+			policy := &kubecorsv1alpha1.CorsPolicy{
+				ObjectMeta: metav1.ObjectMeta{Name: c.name, Namespace: "default"},
+				Spec: kubecorsv1alpha1.CorsPolicySpec{
+					TargetRefs:   []kubecorsv1alpha1.PolicyTargetReference{{Group: group, Kind: c.kind, Name: "web"}},
+					AllowOrigins: []kubecorsv1alpha1.Origin{c.origin},
+				},
+			}
+			offline, err := checker.CheckCorsPolicy(policy.DeepCopy())
+			Expect(err).NotTo(HaveOccurred())
+			warnings.take()
+			Expect(k8sClient.Create(ctx, policy)).To(Succeed(), "Traefik and HAProxy Ingress program it, so it is admitted")
+			DeferCleanup(func() { _ = k8sClient.Delete(ctx, policy) })
+			seen := warnings.take()
+			matchers := make([]any, 0, len(c.want))
+			for _, w := range c.want {
+				matchers = append(matchers, ContainSubstring(w))
+			}
+			Expect(seen).To(ConsistOf(matchers...), c.name)
+			Expect(offline.Warnings).To(ConsistOf(seen), "the offline checker warns as the webhook does")
+		}
+	})
+
 	It("rejects a policy that breaks an Enforce ClusterCorsPolicy, naming it and the rule, and warns for Audit ones", func() {
 		Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "prod", Labels: map[string]string{"env": "prod"}}})).To(Succeed())
 		for _, ccp := range []*kubecorsv1alpha1.ClusterCorsPolicy{

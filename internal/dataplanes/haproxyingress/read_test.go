@@ -1,0 +1,80 @@
+package haproxyingress
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/kubecors/kubecors/internal/dataplanes"
+	"github.com/kubecors/kubecors/internal/dataplanes/dataplanestest"
+)
+
+func TestHAProxyIngress(t *testing.T) {
+	defaults := func(origin string) map[string]string {
+		return map[string]string{dataplanes.HeaderAllowOrigin: origin, dataplanes.HeaderAllowMethods: DefaultMethods, dataplanes.HeaderAllowHeaders: DefaultHeaders}
+	}
+	withCredentials := func(m map[string]string) map[string]string { m[dataplanes.HeaderAllowCredentials] = "true"; return m }
+	withVary := func(m map[string]string) map[string]string { m[dataplanes.HeaderVary] = "Origin"; return m }
+	withMaxAge := func(m map[string]string, age string) map[string]string { m[dataplanes.HeaderMaxAge] = age; return m }
+	tests := []struct {
+		name        string
+		annotations map[string]string
+		cases       []dataplanestest.ExchangeCase
+		wantAny     bool
+	}{
+		{
+			name:        "cors-enable alone: any origin, credentials off (the code has no default for them), every OPTIONS answered",
+			annotations: map[string]string{CorsEnable: "true"},
+			cases: []dataplanestest.ExchangeCase{{Name: "star", Origin: "https://app.example.com", WantStatus: http.StatusNoContent,
+				WantPreflight: withMaxAge(defaults("*"), "86400"), WantActual: defaults("*")}},
+			wantAny: true,
+		},
+		{
+			name:        "one origin is sent whatever the Origin, without Vary",
+			annotations: map[string]string{CorsEnable: "true", AllowOrigin: "https://app.example.com", AllowCredentials: "true"},
+			cases: []dataplanestest.ExchangeCase{{Name: "other origin gets it too", Origin: "https://evil.example",
+				WantActual: withCredentials(defaults("https://app.example.com"))}},
+		},
+		{
+			name:        "an invalid credentials value is ignored: off",
+			annotations: map[string]string{CorsEnable: "true", AllowOrigin: "https://app.example.com", AllowCredentials: "yes"},
+			cases:       []dataplanestest.ExchangeCase{{Name: "no credentials", Origin: "https://app.example.com", WantActual: defaults("https://app.example.com")}},
+		},
+		{
+			name:        "several origins: echo a listed one, else the first, with Vary",
+			annotations: map[string]string{CorsEnable: "true", AllowOrigin: "https://a.example.com,https://b.example.com"},
+			cases: []dataplanestest.ExchangeCase{
+				{Name: "listed", Origin: "https://b.example.com", WantActual: withVary(defaults("https://b.example.com"))},
+				{Name: "unlisted", Origin: "https://evil.example", WantActual: withVary(defaults("https://a.example.com"))},
+			},
+		},
+		{
+			name:        "a space in the origin list voids the key: any origin",
+			annotations: map[string]string{CorsEnable: "true", AllowOrigin: "https://a.example.com, https://b.example.com"},
+			cases:       []dataplanestest.ExchangeCase{{Name: "star", Origin: "https://evil.example", WantActual: defaults("*")}},
+			wantAny:     true,
+		},
+		{
+			name: "regexes match and are unanchored unless anchored",
+			annotations: map[string]string{CorsEnable: "true", AllowOrigin: "https://a.example.com",
+				AllowOriginRegex: `^https://[a-z]+\.example\.com$ example\.org`},
+			cases: []dataplanestest.ExchangeCase{
+				{Name: "anchored match", Origin: "https://b.example.com", WantActual: withVary(defaults("https://b.example.com"))},
+				{Name: "unanchored look-alike", Origin: "https://example.org.evil.net", WantActual: withVary(defaults("https://example.org.evil.net"))},
+			},
+		},
+		{
+			name:        "a regex that does not compile voids every regex",
+			annotations: map[string]string{CorsEnable: "true", AllowOrigin: "https://a.example.com", AllowOriginRegex: `^https://(.example.com$`},
+			cases:       []dataplanestest.ExchangeCase{{Name: "static again", Origin: "https://b.example.com", WantActual: defaults("https://a.example.com")}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := ParseHAProxyIngress(tt.annotations)
+			dataplanestest.CheckExchanges(t, m, tt.cases)
+			if got := m.Effective().AnyOrigin; got != tt.wantAny {
+				t.Errorf("AnyOrigin %v, want %v", got, tt.wantAny)
+			}
+		})
+	}
+}

@@ -1,0 +1,60 @@
+// Package traefik is everything kubecors knows about Traefik: the headers
+// Middleware a policy is rendered as (render.go), which an Ingress chains
+// through its router.middlewares annotation and an HTTPRoute through an
+// ExtensionRef filter (httproute.go); how Traefik reads a chain of
+// Middlewares and answers a browser (read.go); and the edit kubectl cors
+// explain suggests (fix.go). DataPlane is its one entry in package
+// registry.
+package traefik
+
+import (
+	"github.com/kubecors/kubecors/internal/dataplanes"
+)
+
+// Name is the data plane's name in status, flags and kubectl cors.
+const Name = "traefik"
+
+// Controller is the IngressClass spec.controller of Traefik's Ingress
+// provider.
+const Controller = "traefik.io/ingress-controller"
+
+// The operator creates, updates and deletes the Middlewares it renders.
+// +kubebuilder:rbac:groups=traefik.io,resources=middlewares,verbs=get;create;update;patch
+
+// DataPlane describes Traefik for the registry.
+func DataPlane() dataplanes.DataPlane {
+	read := readIngressConfig
+	return dataplanes.DataPlane{
+		Name: Name,
+		Description: "Traefik, configured by a kubecors-owned headers Middleware that the Ingress's " +
+			MiddlewaresAnnotation + " annotation or the HTTPRoute rule's ExtensionRef filter names",
+		IngressControllers: []string{Controller},
+		GatewayControllers: []string{GatewayController},
+		Ingress:            renderer{},
+		ReadIngress:        read,
+		Rendered:           dataplanes.RenderedIngress(renderer{}, read),
+		AnnotationKeys:     []string{MiddlewaresAnnotation},
+		RenderRoute: func(p dataplanes.Policy, namespace string) dataplanes.RouteConfig {
+			c := RenderHTTPRouteMiddleware(p, namespace)
+			return dataplanes.RouteConfig{Filter: c.RouteFilter(), Object: c.Middleware, Narrowed: c.Narrowed}
+		},
+		Check: func(p dataplanes.Policy) (string, []dataplanes.Narrowing) {
+			c := renderTraefik(p, dataplanes.IngressTarget{})
+			return c.Refused, c.Narrowed
+		},
+		RBAC: []string{
+			"get, list, watch, patch on networking.k8s.io/ingresses (the router.middlewares annotation)",
+			"get, create, update, patch on traefik.io/middlewares",
+		},
+	}
+}
+
+// readIngressConfig reads the Middlewares a render created, in the order the
+// Ingress's middleware list names them.
+func readIngressConfig(c dataplanes.IngressConfig) (dataplanes.Model, error) {
+	chain := make([]Middleware, 0, len(c.Objects))
+	for i, obj := range c.Objects {
+		chain = append(chain, Middleware{Ref: c.Middlewares[min(i, len(c.Middlewares)-1)], Object: obj})
+	}
+	return ParseTraefik(chain)
+}

@@ -1,0 +1,142 @@
+package traefik
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"regexp"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/kubecors/kubecors/internal/corsrules"
+	"github.com/kubecors/kubecors/internal/dataplanes"
+)
+
+// middlewareNamePrefix starts every Middleware name, so that a Middleware
+// never collides with one the user wrote for the same purpose.
+const middlewareNamePrefix = "kubecors-"
+
+// nameHashLength is how many hex digits of a SHA-256 keep shortened or
+// rewritten names apart.
+const nameHashLength = 8
+
+// invalidLabelChars are the characters a DNS-1123 label cannot hold. Policy
+// names are DNS-1123 subdomains, so only "." is ever replaced.
+var invalidLabelChars = regexp.MustCompile(`[^a-z0-9-]`)
+
+// renderer renders policies as a Traefik headers Middleware.
+type renderer struct{}
+
+// Name is the data plane's name in status.
+func (renderer) Name() string { return Name }
+
+// RenderIngress computes the Traefik Middleware for one Ingress.
+func (renderer) RenderIngress(p dataplanes.Policy, t dataplanes.IngressTarget) dataplanes.IngressConfig {
+	return renderTraefik(p, t)
+}
+
+// renderTraefik writes a policy as a traefik.io/v1alpha1 Middleware with
+// spec.headers, in the target's namespace, named after the policy so that
+// every Ingress the policy targets shares it.
+//
+// How Traefik v3.6 reads it (pkg/middlewares/headers/header.go): an origin is
+// allowed when it equals an entry of accessControlAllowOriginList byte for
+// byte, when that list holds "*" (the response then says "*"), or when a
+// regular expression of accessControlAllowOriginListRegex matches it
+// (Go regexp MatchString, so unanchored unless anchored). Preflights are
+// answered by Traefik itself with the configured methods, headers and max
+// age; accessControlAllowCredentials is sent whatever the origin. Everything a
+// validated policy says is expressible, so nothing is narrowed: wildcards
+// become anchored regular expressions with one or more labels and any port.
+func renderTraefik(p dataplanes.Policy, t dataplanes.IngressTarget) dataplanes.IngressConfig {
+	spec := p.Spec
+	var exact, patterns []any
+	for _, o := range dataplanes.OriginPatterns(spec) {
+		if o.Any || (!o.SubdomainWildcard && o.Port != corsrules.AnyPort) {
+			exact = append(exact, o.String())
+			continue
+		}
+		patterns = append(patterns, dataplanes.OriginRegexp(o.OriginPattern))
+	}
+	headers := map[string]any{
+		"accessControlAllowCredentials": dataplanes.Credentials(spec),
+		"accessControlMaxAge":           int64(dataplanes.MaxAge(spec)),
+		// Responses differ by Origin: without Vary, a shared cache could
+		// serve one origin's allowance to another.
+		"addVaryHeader": true,
+	}
+	setList(headers, "accessControlAllowOriginList", exact)
+	setList(headers, "accessControlAllowOriginListRegex", patterns)
+	setList(headers, "accessControlAllowMethods", stringList(dataplanes.MethodNames(spec)))
+	setList(headers, "accessControlAllowHeaders", stringList(dataplanes.AllowHeaderNames(spec)))
+	setList(headers, "accessControlExposeHeaders", stringList(dataplanes.ExposeHeaderNames(spec)))
+
+	name := MiddlewareName(p.Name)
+	middleware := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": Group + "/" + Version,
+		"kind":       Kind,
+		"metadata": map[string]any{
+			"name":      name,
+			"namespace": t.Namespace,
+			"labels": map[string]any{
+				dataplanes.LabelManagedBy: dataplanes.ManagedByKubecors,
+				dataplanes.LabelPolicy:    PolicyLabelValue(p.Name),
+			},
+		},
+		"spec": map[string]any{"headers": headers},
+	}}
+	return dataplanes.IngressConfig{
+		Objects:     []*unstructured.Unstructured{middleware},
+		Middlewares: []string{t.Namespace + "-" + name + CRDProvider},
+	}
+}
+
+// MiddlewareName is the name of the Middleware rendered for a policy:
+// "kubecors-<policy name>" when that is a valid DNS-1123 label, else a
+// shortened, rewritten form with a hash of the policy name, so that two
+// policies never share a Middleware.
+func MiddlewareName(policyName string) string {
+	name := middlewareNamePrefix + policyName
+	if len(validation.IsDNS1123Label(name)) == 0 {
+		return name
+	}
+	return hashedName(invalidLabelChars.ReplaceAllString(name, "-"), policyName, validation.DNS1123LabelMaxLength)
+}
+
+// PolicyLabelValue is the value of dataplanes.LabelPolicy for a policy: its name when
+// that fits a label value (63 characters), else a shortened form with a hash.
+func PolicyLabelValue(policyName string) string {
+	if len(validation.IsValidLabelValue(policyName)) == 0 {
+		return policyName
+	}
+	return hashedName(policyName, policyName, validation.LabelValueMaxLength)
+}
+
+// hashedName shortens name to fit limit together with "-" and a hash of key,
+// keeping it free of a trailing "-" or ".".
+func hashedName(name, key string, limit int) string {
+	sum := sha256.Sum256([]byte(key))
+	suffix := "-" + hex.EncodeToString(sum[:])[:nameHashLength]
+	if len(name) > limit-len(suffix) {
+		name = name[:limit-len(suffix)]
+	}
+	return strings.TrimRight(name, "-.") + suffix
+}
+
+// setList sets a list field only when it has entries: Traefik reads an
+// absent list as empty, and the Middleware stays short to read.
+func setList(m map[string]any, key string, values []any) {
+	if len(values) > 0 {
+		m[key] = values
+	}
+}
+
+// stringList converts to the []any that unstructured content holds.
+func stringList(values []string) []any {
+	list := make([]any, len(values))
+	for i, v := range values {
+		list[i] = v
+	}
+	return list
+}
