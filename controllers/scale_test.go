@@ -75,6 +75,24 @@ var _ = Describe("A selector policy over thousands of targets", Label("scale"), 
 		Expect(s.UnlistedTargets).To(BeEquivalentTo(n - len(s.Targets)))
 		Expect(conditionReason(s, kubecorsv1alpha1.ConditionProgrammed)).To(Equal(kubecorsv1alpha1.ReasonProgrammed))
 
+		// kubectl cors status answers for a target the status does not list.
+		listed := map[string]bool{}
+		for _, t := range s.Targets {
+			listed[t.TargetRef.Name] = true
+		}
+		unlisted := fmt.Sprintf("web-%05d", n-1)
+		Expect(listed).NotTo(HaveKey(unlisted))
+		var answer struct {
+			Policy, Source, Reason, DataPlane string
+			Written                           bool
+		}
+		runCLI(suiteKubeconfig(), &answer, "status", "-n", ns, "--target", "ingress/"+unlisted, "-o", "json")
+		Expect(answer.Policy).To(Equal(ns + "/tenant"))
+		Expect(answer.Source).To(Equal("computed"))
+		Expect(answer.Reason).To(Equal(kubecorsv1alpha1.ReasonProgrammed))
+		Expect(answer.DataPlane).To(Equal("ingress-nginx"))
+		Expect(answer.Written).To(BeTrue())
+
 		// Every Ingress carries the configuration, the last one included.
 		list := &networkingv1.IngressList{}
 		Expect(fast.List(ctx, list, client.InNamespace(ns))).To(Succeed())

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -47,6 +48,8 @@ var (
 	routeWrites atomic.Int64
 	// stopManager stops the running manager and waits for it.
 	stopManager func()
+	// suiteDir holds the suite's files (a kubeconfig for kubectl cors).
+	suiteDir string
 )
 
 func TestControllers(t *testing.T) {
@@ -118,6 +121,9 @@ var _ = BeforeSuite(func() {
 	SetDefaultEventuallyTimeout(20 * time.Second)
 	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
 	ctx, cancel = context.WithCancel(context.TODO())
+	var err error
+	suiteDir, err = os.MkdirTemp("", "kubecors-controllers-")
+	Expect(err).NotTo(HaveOccurred())
 
 	scheme = runtime.NewScheme()
 	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
@@ -145,4 +151,5 @@ var _ = AfterSuite(func() {
 	stopManager()
 	cancel()
 	Expect(testEnv.Stop()).To(Succeed())
+	Expect(os.RemoveAll(suiteDir)).To(Succeed())
 })

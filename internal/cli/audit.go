@@ -21,6 +21,7 @@ import (
 	"github.com/kubecors/kubecors/internal/dataplanes/gatewayapi"
 	"github.com/kubecors/kubecors/internal/dataplanes/registry"
 	"github.com/kubecors/kubecors/internal/dataplanes/traefik"
+	"github.com/kubecors/kubecors/internal/resolve"
 )
 
 // auditObject identifies the object a finding is about.
@@ -175,6 +176,9 @@ type auditResult struct {
 	targets  []auditTarget
 	scanned  map[string]int
 	notes    []string
+	// candidates are each namespace's CorsPolicies as the controller
+	// weighs them (internal/resolve).
+	candidates map[string]resolve.Candidates
 }
 
 // summary is the line audit prints on standard error.
@@ -197,6 +201,24 @@ func (r *auditResult) summary() string {
 		b.WriteString("\nnote: " + n)
 	}
 	return b.String()
+}
+
+// candidatesByNamespace groups policies by namespace as resolve weighs
+// them.
+func candidatesByNamespace(ctx context.Context, s *clusterSession, policies []kubecorsv1alpha1.CorsPolicy) (map[string]resolve.Candidates, error) {
+	byNamespace := map[string][]kubecorsv1alpha1.CorsPolicy{}
+	for _, p := range policies {
+		byNamespace[p.Namespace] = append(byNamespace[p.Namespace], p)
+	}
+	out := make(map[string]resolve.Candidates, len(byNamespace))
+	for ns, list := range byNamespace {
+		c, err := s.candidates(ctx, ns, list)
+		if err != nil {
+			return nil, err
+		}
+		out[ns] = c
+	}
+	return out, nil
 }
 
 // scanCluster reads every Ingress and HTTPRoute of namespace ("" for all)
@@ -225,6 +247,9 @@ func scanCluster(ctx context.Context, s *clusterSession, namespace string) (*aud
 	if err != nil {
 		return nil, fmt.Errorf("cannot list HTTPRoutes: %w", err)
 	}
+	if r.candidates, err = candidatesByNamespace(ctx, s, policies.Items); err != nil {
+		return nil, err
+	}
 	r.scanned[kubecorsv1alpha1.KindIngress] = len(ingresses.Items)
 	for i := range ingresses.Items {
 		r.auditIngress(&ingresses.Items[i], classes.Items, middlewares, traefikServed)
@@ -237,7 +262,7 @@ func scanCluster(ctx context.Context, s *clusterSession, namespace string) (*aud
 	} else {
 		r.notes = append(r.notes, "the cluster does not serve Gateway API HTTPRoutes; none were scanned")
 	}
-	r.Findings = append(r.Findings, conflictFindings(policies.Items, ingresses.Items, routes)...)
+	r.Findings = append(r.Findings, conflictFindings(r.candidates, policies.Items, ingresses.Items, routes)...)
 	sortFindings(r.Findings)
 	return r, nil
 }
@@ -250,7 +275,11 @@ func (r *auditResult) auditIngress(ing *networkingv1.Ingress, classes []networki
 	if p := ing.Annotations[policyAnnotation]; p != "" {
 		managedBy = "CorsPolicy " + objectRef(ing.Namespace, p)
 	}
-	detection := registry.DetectIngress(ing, classes)
+	var mappings []kubecorsv1alpha1.DataPlaneMapping
+	if governing := r.candidates[ing.Namespace].Governing(resolve.ObjectOf(kubecorsv1alpha1.KindIngress, ing)); governing != nil {
+		mappings = governing.Spec.DataPlaneMappings
+	}
+	detection := resolve.DetectIngressOrGuess(ing, classes, mappings)
 	planes := []string{detection.DataPlane}
 	if detection.DataPlane == "" {
 		planes = registry.AnnotatedDataPlanes(ing.Annotations)

@@ -18,6 +18,7 @@ import (
 	"github.com/kubecors/kubecors/internal/dataplanes"
 	"github.com/kubecors/kubecors/internal/dataplanes/gatewayapi"
 	"github.com/kubecors/kubecors/internal/dataplanes/registry"
+	"github.com/kubecors/kubecors/internal/resolve"
 )
 
 // Severities of audit findings, from the most to the least urgent.
@@ -319,9 +320,12 @@ func firstExactOrigin(eff dataplanes.Effective) string {
 	return ""
 }
 
-// conflictFindings reports targets that several CorsPolicies name or
-// select, and targets whose policy status says Conflicted.
-func conflictFindings(policies []kubecorsv1alpha1.CorsPolicy, ingresses []networkingv1.Ingress, routes []unstructured.Unstructured) []auditFinding {
+// conflictFindings reports targets that several CorsPolicies compete for,
+// weighed as the controller weighs them (internal/resolve: a namespace's
+// own policies before ClusterCorsPolicy defaults, then the oldest; a whole
+// HTTPRoute at a time), and targets whose policy status says Conflicted.
+func conflictFindings(candidates map[string]resolve.Candidates, policies []kubecorsv1alpha1.CorsPolicy,
+	ingresses []networkingv1.Ingress, routes []unstructured.Unstructured) []auditFinding {
 	type target struct {
 		obj    auditObject
 		labels map[string]string
@@ -337,22 +341,15 @@ func conflictFindings(policies []kubecorsv1alpha1.CorsPolicy, ingresses []networ
 	var findings []auditFinding
 	flagged := map[string]bool{}
 	for _, t := range targets {
-		// Each policy's sections of the target: "" is the whole target.
-		sections := map[string][]string{}
-		for i := range policies {
-			if policies[i].Namespace == t.obj.Namespace {
-				if s := targetSections(&policies[i], t.obj.Kind, t.obj.Name, t.labels); len(s) > 0 {
-					sections[policies[i].Name] = s
-				}
-			}
-		}
-		names := overlapping(sections)
+		obj := resolve.Object{Kind: t.obj.Kind, Name: t.obj.Name, Labels: t.labels}
+		c := candidates[t.obj.Namespace]
+		names := c.Competitors(obj)
 		if len(names) < 2 {
 			continue
 		}
 		flagged[t.obj.String()] = true
 		findings = append(findings, auditFinding{RuleID: ruleConflict.ID, Rule: ruleConflict.Name, Severity: severityMedium, Object: t.obj,
-			Message: fmt.Sprintf("%d CorsPolicies target it (%s); only the oldest applies", len(names), strings.Join(names, ", "))})
+			Message: fmt.Sprintf("%d CorsPolicies target it (%s); only %s applies (the oldest)", len(names), strings.Join(names, ", "), c.Governing(obj).Name)})
 	}
 	for _, p := range policies {
 		for _, ts := range p.Status.Targets {
@@ -376,49 +373,6 @@ func conflictFindings(policies []kubecorsv1alpha1.CorsPolicy, ingresses []networ
 		}
 	}
 	return findings
-}
-
-// targetSections lists the parts of a target a policy names: "" for the
-// whole target (a reference without sectionName, or the label selector),
-// or HTTPRoute rule names.
-func targetSections(p *kubecorsv1alpha1.CorsPolicy, kind, name string, objLabels map[string]string) []string {
-	var sections []string
-	for _, ref := range p.Spec.TargetRefs {
-		if ref.Kind != kind || ref.Name != name {
-			continue
-		}
-		section := ""
-		if ref.SectionName != nil {
-			section = *ref.SectionName
-		}
-		sections = append(sections, section)
-	}
-	if p.Spec.TargetSelector != nil && policyTargets(&kubecorsv1alpha1.CorsPolicy{Spec: kubecorsv1alpha1.CorsPolicySpec{
-		TargetSelector: p.Spec.TargetSelector}}, kind, name, objLabels) {
-		sections = append(sections, "")
-	}
-	return sections
-}
-
-// overlapping returns, sorted, the policies whose sections overlap another
-// policy's: the same rule, or the whole target and anything.
-func overlapping(sections map[string][]string) []string {
-	var names []string
-	for a, as := range sections {
-		for b, bs := range sections {
-			if a == b {
-				continue
-			}
-			overlap := slices.ContainsFunc(as, func(x string) bool {
-				return x == "" || slices.Contains(bs, x) || slices.Contains(bs, "")
-			})
-			if overlap && !slices.Contains(names, a) {
-				names = append(names, a)
-			}
-		}
-	}
-	slices.Sort(names)
-	return names
 }
 
 // sortFindings orders findings by severity, then object, rule and key, so

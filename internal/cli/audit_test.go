@@ -27,6 +27,7 @@ import (
 	"github.com/kubecors/kubecors/internal/dataplanes/ingressnginx"
 	"github.com/kubecors/kubecors/internal/dataplanes/registry"
 	"github.com/kubecors/kubecors/internal/dataplanes/traefik"
+	"github.com/kubecors/kubecors/internal/resolve"
 	"github.com/kubecors/kubecors/internal/testenv"
 )
 
@@ -104,7 +105,7 @@ func createFixture(t *testing.T, c client.Client) {
 		"haproxy": "haproxy-ingress.github.io/controller"} {
 		class := &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: networkingv1.IngressClassSpec{Controller: controller}}
 		if name == "nginx" {
-			class.Annotations = map[string]string{registry.DefaultIngressClassAnnotation: "true"}
+			class.Annotations = map[string]string{resolve.DefaultIngressClassAnnotation: "true"}
 		}
 		create(class)
 	}
@@ -226,6 +227,10 @@ func createFixture(t *testing.T, c client.Client) {
 			Conditions: []metav1.Condition{condition(kubecorsv1alpha1.ConditionProgrammed, metav1.ConditionFalse, kubecorsv1alpha1.ReasonConflicted, conflict)}}},
 		ProgrammedTargets: "0/1",
 	})
+	// The ClusterCorsPolicy behind wide's status: kubectl cors weighs
+	// policies with it, as the controller does, so wide governs nothing.
+	create(&kubecorsv1alpha1.ClusterCorsPolicy{ObjectMeta: metav1.ObjectMeta{Name: "baseline"},
+		Spec: kubecorsv1alpha1.ClusterCorsPolicySpec{Mode: kubecorsv1alpha1.ModeEnforce, Rules: kubecorsv1alpha1.ClusterCorsRules{ForbidOptIns: true}}})
 	wideSpec := kubecorsv1alpha1.CorsPolicySpec{
 		TargetRefs:                            []kubecorsv1alpha1.PolicyTargetReference{{Group: "gateway.networking.k8s.io", Kind: "HTTPRoute", Name: "gw"}},
 		AllowOrigins:                          origins("https://*.github.io"),
@@ -457,26 +462,6 @@ func TestAuditModel(t *testing.T) {
 				t.Errorf("findings %q, want %q", got, tt.want)
 			}
 		})
-	}
-}
-
-// TestOverlappingPolicies checks when two policies compete for a target:
-// HTTPRoute rules named apart do not.
-func TestOverlappingPolicies(t *testing.T) {
-	tests := []struct {
-		sections map[string][]string
-		want     []string
-	}{
-		{map[string][]string{"a": {""}, "b": {""}}, []string{"a", "b"}},
-		{map[string][]string{"a": {"api"}, "b": {"web"}}, nil},
-		{map[string][]string{"a": {"api"}, "b": {"web", "api"}, "c": {"docs"}}, []string{"a", "b"}},
-		{map[string][]string{"a": {""}, "b": {"web"}}, []string{"a", "b"}},
-		{map[string][]string{"a": {""}}, nil},
-	}
-	for _, tt := range tests {
-		if got := overlapping(tt.sections); !slices.Equal(got, tt.want) {
-			t.Errorf("overlapping(%v) = %v, want %v", tt.sections, got, tt.want)
-		}
 	}
 }
 

@@ -14,8 +14,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
+	"github.com/kubecors/kubecors/internal/clusterpolicy"
 	"github.com/kubecors/kubecors/internal/dataplanes/gatewayapi"
 	"github.com/kubecors/kubecors/internal/dataplanes/traefik"
+	"github.com/kubecors/kubecors/internal/resolve"
 )
 
 // clusterSession is a connection to the cluster of the kubeconfig flags.
@@ -94,4 +96,61 @@ func middlewareChain(annotation string, middlewares []unstructured.Unstructured)
 		chain = append(chain, entry)
 	}
 	return chain, notes
+}
+
+// policies lists the CorsPolicies of a namespace; a cluster without the
+// CRD has none.
+func (s *clusterSession) policies(ctx context.Context, namespace string) ([]kubecorsv1alpha1.CorsPolicy, error) {
+	list := &kubecorsv1alpha1.CorsPolicyList{}
+	if err := s.client.List(ctx, list, client.InNamespace(namespace)); err != nil && !meta.IsNoMatchError(err) {
+		return nil, fmt.Errorf("cannot list CorsPolicies: %w", err)
+	}
+	return list.Items, nil
+}
+
+// clusterPolicies lists the ClusterCorsPolicies that select a namespace.
+// A cluster without them, or a user who may not read them, gets none, and
+// policies are weighed without them.
+func (s *clusterSession) clusterPolicies(ctx context.Context, namespace string) ([]kubecorsv1alpha1.ClusterCorsPolicy, error) {
+	ccps, err := clusterpolicy.Selecting(ctx, s.client, namespace)
+	if err != nil && !meta.IsNoMatchError(err) && !apierrors.IsForbidden(err) {
+		return nil, fmt.Errorf("cannot list ClusterCorsPolicies: %w", err)
+	}
+	return ccps, nil
+}
+
+// candidates weighs the CorsPolicies of a namespace as the controller does
+// (internal/resolve), with the ClusterCorsPolicies that select it.
+func (s *clusterSession) candidates(ctx context.Context, namespace string, policies []kubecorsv1alpha1.CorsPolicy) (resolve.Candidates, error) {
+	ccps, err := s.clusterPolicies(ctx, namespace)
+	if err != nil {
+		return resolve.Candidates{}, err
+	}
+	return resolve.NewCandidates(policies, ccps), nil
+}
+
+// getAs reads one object as unstructured content and converts it to out,
+// so that the client needs no scheme for Gateway API's kinds.
+func (s *clusterSession) getAs(ctx context.Context, gvk schema.GroupVersionKind, key client.ObjectKey, out any) error {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gvk)
+	if err := s.client.Get(ctx, key, u); err != nil {
+		return err
+	}
+	return runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, out)
+}
+
+// listAs lists objects as unstructured content and converts each to T.
+func listAs[T any](ctx context.Context, s *clusterSession, gvk schema.GroupVersionKind, namespace string) ([]T, error) {
+	items, _, err := s.listUnstructured(ctx, gvk, namespace)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, len(items))
+	for i := range items {
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(items[i].Object, &out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

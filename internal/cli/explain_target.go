@@ -12,7 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -24,6 +23,7 @@ import (
 	"github.com/kubecors/kubecors/internal/dataplanes/ingressnginx"
 	"github.com/kubecors/kubecors/internal/dataplanes/registry"
 	"github.com/kubecors/kubecors/internal/dataplanes/traefik"
+	"github.com/kubecors/kubecors/internal/resolve"
 )
 
 // explainTarget is what governs one target, and the simulation of its data
@@ -180,7 +180,20 @@ func (o *explainOptions) ingressTarget(ctx context.Context, s *clusterSession, n
 	if err := s.client.List(ctx, classes); err != nil {
 		return nil, fmt.Errorf("cannot list IngressClasses: %w", err)
 	}
-	detection := registry.DetectIngress(ing, classes.Items)
+	policies, err := s.policies(ctx, ing.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	candidates, err := s.candidates(ctx, ing.Namespace, policies)
+	if err != nil {
+		return nil, err
+	}
+	governing := candidates.Governing(resolve.ObjectOf(kubecorsv1alpha1.KindIngress, ing))
+	var mappings []kubecorsv1alpha1.DataPlaneMapping
+	if governing != nil {
+		mappings = governing.Spec.DataPlaneMappings
+	}
+	detection := resolve.DetectIngressOrGuess(ing, classes.Items, mappings)
 	if o.dataPlane != "" {
 		detection.DataPlane, detection.How = o.dataPlane, "chosen with --data-plane; "+detection.How
 	}
@@ -203,9 +216,7 @@ func (o *explainOptions) ingressTarget(ctx context.Context, s *clusterSession, n
 	}
 	t.model, t.fixer = model, fixer
 	t.Notes = append(t.Notes, notes...)
-	if err := t.findPolicy(ctx, s, ing.Annotations, ing.Labels); err != nil {
-		return nil, err
-	}
+	t.findPolicy(policies, candidates, ing.Annotations, ing.Labels)
 	if t.Policy != nil && detection.DataPlane != "" && detection.DataPlane != gatewayapi.Name {
 		policy, dp := t.Policy, detection.DataPlane
 		t.rendered = func() (dataplanes.Model, []dataplanes.Narrowing, string) {
@@ -295,9 +306,15 @@ func (o *explainOptions) routeTarget(ctx context.Context, s *clusterSession, nam
 		t.model = gatewayapi.ParseGatewayCORS(nil, "")
 		t.fixer = gatewayapi.NewFixer(ref, rule)
 	}
-	if err := t.findPolicy(ctx, s, route.GetAnnotations(), route.GetLabels()); err != nil {
+	policies, err := s.policies(ctx, route.GetNamespace())
+	if err != nil {
 		return nil, err
 	}
+	candidates, err := s.candidates(ctx, route.GetNamespace(), policies)
+	if err != nil {
+		return nil, err
+	}
+	t.findPolicy(policies, candidates, route.GetAnnotations(), route.GetLabels())
 	if t.Policy != nil && rule.CORS != nil {
 		policy := t.Policy
 		t.rendered = func() (dataplanes.Model, []dataplanes.Narrowing, string) {
@@ -336,25 +353,28 @@ func chooseRule(rules []gatewayapi.RouteRule, want string) (gatewayapi.RouteRule
 }
 
 // findPolicy looks for the CorsPolicy that kubecors programmed on the
-// target (the kubecors.io/policy annotation), and notes policies that
+// target (the kubecors.io/policy annotation), says which policy governs it
+// as the controller decides (internal/resolve), and notes policies that
 // target it without governing it.
-func (t *explainTarget) findPolicy(ctx context.Context, s *clusterSession, annotations, objLabels map[string]string) error {
-	policies := &kubecorsv1alpha1.CorsPolicyList{}
-	err := s.client.List(ctx, policies, client.InNamespace(t.Namespace))
-	if err != nil && !meta.IsNoMatchError(err) {
-		return fmt.Errorf("cannot list CorsPolicies: %w", err)
-	}
+func (t *explainTarget) findPolicy(policies []kubecorsv1alpha1.CorsPolicy, candidates resolve.Candidates, annotations, objLabels map[string]string) {
+	obj := resolve.Object{Kind: t.Kind, Name: t.Name, Labels: objLabels}
+	governing := candidates.Governing(obj)
 	name := annotations[policyAnnotation]
-	for i := range policies.Items {
-		p := &policies.Items[i]
+	for i := range policies {
+		p := &policies[i]
 		if p.Name == name {
 			t.Policy, t.PolicyRef, t.GovernedBy = p, "CorsPolicy "+objectRef(p.Namespace, p.Name), governedByPolicy
 			continue
 		}
-		if policyTargets(p, t.Kind, t.Name, objLabels) {
+		if resolve.Targets(p, obj) && (governing == nil || p.Name != governing.Name) {
 			t.Notes = append(t.Notes, fmt.Sprintf("CorsPolicy %s also targets this %s but does not govern it%s",
 				objectRef(p.Namespace, p.Name), t.Kind, targetReason(p, t.Kind, t.Name)))
 		}
+	}
+	if governing != nil && governing.Name != name {
+		t.Notes = append(t.Notes, fmt.Sprintf("CorsPolicy %s governs this %s (a namespace's own policy before ClusterCorsPolicy defaults, then the oldest), "+
+			"but its configuration is not on the %s yet%s", objectRef(governing.Namespace, governing.Name), t.Kind, t.Kind,
+			targetReason(governing, t.Kind, t.Name)))
 	}
 	switch {
 	case name != "" && t.Policy == nil:
@@ -367,21 +387,6 @@ func (t *explainTarget) findPolicy(ctx context.Context, s *clusterSession, annot
 	default:
 		t.GovernedBy = governedByNone
 	}
-	return nil
-}
-
-// policyTargets reports whether a policy names or selects an object.
-func policyTargets(p *kubecorsv1alpha1.CorsPolicy, kind, name string, objLabels map[string]string) bool {
-	for _, ref := range p.Spec.TargetRefs {
-		if ref.Kind == kind && ref.Name == name {
-			return true
-		}
-	}
-	if p.Spec.TargetSelector == nil {
-		return false
-	}
-	selector, err := metav1.LabelSelectorAsSelector(p.Spec.TargetSelector)
-	return err == nil && selector.Matches(labels.Set(objLabels))
 }
 
 // targetReason is the policy's status message for the target, if any.

@@ -22,12 +22,14 @@ type statusOptions struct {
 	configFlags *genericclioptions.ConfigFlags
 	streams     genericiooptions.IOStreams
 	output      string
+	// target, when set, asks about one target (KIND/NAME) instead.
+	target string
 }
 
 func newStatusCommand(streams genericiooptions.IOStreams, configFlags *genericclioptions.ConfigFlags) *cobra.Command {
 	o := &statusOptions{streams: streams, configFlags: configFlags}
 	cmd := &cobra.Command{
-		Use:   "status [NAME...] [-n NAMESPACE] [-o table|json|yaml]",
+		Use:   "status [NAME...] [-n NAMESPACE] [-o table|json|yaml] | status --target KIND/NAME [-n NAMESPACE]",
 		Short: "Show CorsPolicies with their targets, data planes and conditions",
 		Long: `Show a compact view of CorsPolicies: whether each is Accepted (valid and
 allowed by every cluster-wide policy) and Programmed, on which targets and
@@ -36,9 +38,16 @@ with another policy or writer, an unsupported data plane, a refusal, a
 missing target. Cluster-policy violations are shown with their message.
 
 All namespaces are listed unless -n is given; NAME limits the list.
-Conditions written for an older generation of the policy are marked stale.`,
+Conditions written for an older generation of the policy are marked stale.
+
+--target ingress/NAME or httproute/NAME answers for one target, whether or
+not its policy's status lists it (a policy's status lists at most 64 of
+its targets): the governing policy as the controller decides it, the
+competing ones, the data plane, the Programmed reason, and whether the
+target carries the policy's configuration.`,
 		Example: `  kubectl cors status
-  kubectl cors status -n shop api -o yaml`,
+  kubectl cors status -n shop api -o yaml
+  kubectl cors status -n shop --target ingress/web-4711`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !slices.Contains([]string{outputTable, outputJSON, outputYAML}, o.output) {
 				return usageError(fmt.Errorf("unknown output format %q: use table, json or yaml\nSee '%s --help' for usage", o.output, cmd.CommandPath()))
@@ -47,6 +56,7 @@ Conditions written for an older generation of the policy are marked stale.`,
 		},
 	}
 	cmd.Flags().StringVarP(&o.output, "output", "o", outputTable, "Output format: table, json or yaml")
+	cmd.Flags().StringVar(&o.target, "target", "", "Answer for one target, KIND/NAME (ingress/NAME or httproute/NAME), listed in its policy's status or not")
 	return cmd
 }
 
@@ -55,6 +65,12 @@ func (o *statusOptions) run(ctx context.Context, names []string) error {
 	session, err := newClusterSession(o.configFlags)
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
+	}
+	if o.target != "" {
+		if len(names) > 0 {
+			return usageError(fmt.Errorf("--target answers for one target: give no policy NAME with it"))
+		}
+		return o.runTarget(ctx, session, o.target)
 	}
 	namespace := ""
 	if session.explicitNamespace {

@@ -106,7 +106,7 @@ func Compute(s Snapshot, renderers Renderers) Plan {
 	if p.Verdict.Blocking {
 		return p
 	}
-	candidates := resolve.NewCandidates(s.Policies)
+	candidates := resolve.NewCandidates(s.Policies, s.ClusterPolicies)
 	for _, t := range targets(s) {
 		decided, listed := decide(s, renderers, candidates, t)
 		if listed {

@@ -16,7 +16,9 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
+	"github.com/kubecors/kubecors/internal/clusterpolicy"
 	"github.com/kubecors/kubecors/internal/corsrules"
+	"github.com/kubecors/kubecors/internal/dataplanes/registry"
 )
 
 // LabelDefaultOf marks a CorsPolicy that kubecors keeps for a
@@ -72,9 +74,12 @@ type Candidates struct {
 }
 
 // NewCandidates keeps, of the policies of a namespace (or any superset of
-// those that target an object), those that may govern a target: valid, and
-// not being deleted.
-func NewCandidates(policies []kubecorsv1alpha1.CorsPolicy) Candidates {
+// those that target an object), those that may govern a target: valid,
+// allowed by every Enforce-mode ClusterCorsPolicy among clusterPolicies
+// (those selecting the namespace), and not being deleted. A policy that is
+// not programmed anywhere therefore never keeps a target from the next
+// one in line.
+func NewCandidates(policies []kubecorsv1alpha1.CorsPolicy, clusterPolicies []kubecorsv1alpha1.ClusterCorsPolicy) Candidates {
 	var c Candidates
 	for i := range policies {
 		p := &policies[i]
@@ -82,6 +87,9 @@ func NewCandidates(policies []kubecorsv1alpha1.CorsPolicy) Candidates {
 			continue
 		}
 		if errs, _ := corsrules.ValidateCorsPolicy(p); len(errs) > 0 {
+			continue
+		}
+		if slices.ContainsFunc(clusterpolicy.Evaluate(clusterPolicies, &p.Spec), clusterpolicy.Finding.Enforced) {
 			continue
 		}
 		c.eligible = append(c.eligible, p)
@@ -246,4 +254,45 @@ func DetectIngress(ing *networkingv1.Ingress, classes []networkingv1.IngressClas
 		"map it to one with spec.dataPlaneMappings or the --data-plane-mapping flag if it understands one of: %s annotations",
 		class.Name, class.Spec.Controller, strings.Join(knownNames, ", "))
 	return d
+}
+
+// RegistryLookup is the DataPlaneLookup of the built-in controller names,
+// without the operator's --data-plane-mapping flags, which kubectl cors
+// cannot see.
+func RegistryLookup(controller string) (string, bool) {
+	dp, ok := registry.ForIngressController(controller)
+	return dp.Name, ok
+}
+
+// DetectIngressOrGuess is DetectIngress for kubectl cors, which also
+// explains hand-written configuration: with the built-in controller names
+// and the governing policy's mappings, and, when the class does not tell,
+// the data plane whose CORS annotations the Ingress carries, said to be a
+// guess. The controller never guesses.
+func DetectIngressOrGuess(ing *networkingv1.Ingress, classes []networkingv1.IngressClass, mappings []kubecorsv1alpha1.DataPlaneMapping) IngressDataPlane {
+	d := DetectIngress(ing, classes, mappings, RegistryLookup, registry.RendererNames())
+	if d.DataPlane != "" {
+		return d
+	}
+	if guessed := registry.AnnotatedDataPlanes(ing.Annotations); len(guessed) == 1 {
+		d.DataPlane = guessed[0]
+		d.How = fmt.Sprintf("%s; guessed %s from the Ingress's annotations", d.How, guessed[0])
+	}
+	return d
+}
+
+// Competitors lists, sorted by name, the candidates that target the object
+// and compete for it: every one that targets it, except ClusterCorsPolicy
+// defaults when a namespace policy governs it (a default yields by design,
+// which is no conflict).
+func (c Candidates) Competitors(obj Object) []string {
+	winner := c.Governing(obj)
+	var names []string
+	for _, p := range c.eligible {
+		if Targets(p, obj) && (winner == nil || IsDefault(winner) || !IsDefault(p)) {
+			names = append(names, p.Name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
