@@ -88,8 +88,10 @@ func at(name string, day int, selector bool, mutate ...func(*kubecorsv1alpha1.Co
 	return p
 }
 
-func asDefault(p *kubecorsv1alpha1.CorsPolicy) { p.Labels = map[string]string{LabelDefaultOf: "baseline"} }
-func invalid(p *kubecorsv1alpha1.CorsPolicy)   { p.Spec.AllowOrigins = []kubecorsv1alpha1.Origin{"null"} }
+func asDefault(p *kubecorsv1alpha1.CorsPolicy) {
+	p.Labels = map[string]string{LabelDefaultOf: "baseline"}
+}
+func invalid(p *kubecorsv1alpha1.CorsPolicy) { p.Spec.AllowOrigins = []kubecorsv1alpha1.Origin{"null"} }
 func deleting(p *kubecorsv1alpha1.CorsPolicy) {
 	now := metav1.Now()
 	p.DeletionTimestamp = &now
