@@ -20,7 +20,7 @@ log() { echo "envtest: $*" >&2; }
 
 complete() {
   [[ -x "$DIR/kube-apiserver" && -x "$DIR/etcd" && -x "$DIR/kubectl" ]] &&
-    "$DIR/kube-apiserver" --version 2>/dev/null | grep -qx "Kubernetes v${K8S_VERSION}"
+    "$DIR/kube-apiserver" --version 2>/dev/null | grep -x "Kubernetes v${K8S_VERSION}" >/dev/null
 }
 
 if complete; then

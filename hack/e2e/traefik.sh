@@ -14,7 +14,7 @@ BIN="$CACHE/traefik-$VERSION"
 
 log() { echo "traefik: $*" >&2; }
 
-if [[ -x "$BIN" ]] && "$BIN" version 2>/dev/null | grep -q "${VERSION#v}"; then
+if [[ -x "$BIN" ]] && "$BIN" version 2>/dev/null | grep -F "${VERSION#v}" >/dev/null; then
   echo "$BIN"
   exit 0
 fi
@@ -32,5 +32,5 @@ start=$SECONDS
 ) >&2
 mv -f "$tmp" "$BIN"
 log "built in $((SECONDS - start))s"
-"$BIN" version 2>/dev/null | grep -q "${VERSION#v}" || { log "built binary does not report $VERSION"; exit 1; }
+"$BIN" version 2>/dev/null | grep -F "${VERSION#v}" >/dev/null || { log "built binary does not report $VERSION"; exit 1; }
 echo "$BIN"
