@@ -68,7 +68,6 @@ type CorsPolicyReconciler struct {
 // +kubebuilder:rbac:groups=kubecors.io,resources=corspolicies/finalizers,verbs=update
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingressclasses,verbs=get;list;watch
-// +kubebuilder:rbac:groups=traefik.io,resources=middlewares,verbs=get;create;update;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile brings one policy's targets and status in line with its spec.

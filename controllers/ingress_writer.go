@@ -18,7 +18,7 @@ import (
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/internal/dataplanes"
-	"github.com/kubecors/kubecors/internal/dataplanes/traefik"
+	"github.com/kubecors/kubecors/internal/dataplanes/registry"
 )
 
 const (
@@ -30,11 +30,6 @@ const (
 	// configuration kubecors wrote there. It is written with that
 	// configuration and removed with it.
 	AnnotationPolicy = "kubecors.io/policy"
-
-	// AnnotationMiddlewares lists, on an Ingress, the Traefik middleware
-	// references kubecors added to the router.middlewares annotation, so
-	// that exactly those entries can be taken out again.
-	AnnotationMiddlewares = "kubecors.io/traefik-middlewares"
 )
 
 // conflictError reports that another writer owns configuration kubecors
@@ -46,16 +41,18 @@ func (e *conflictError) Error() string { return e.message }
 // applyIngress writes a rendered configuration onto an Ingress: the owned
 // annotations with server-side apply (so no other key is touched, and a
 // key another manager set is a conflict rather than an overwrite), then the
-// owned objects, then kubecors's entries in Traefik's middleware list. It
-// writes nothing when everything is already in place.
+// owned objects, then kubecors's entries in the annotation lists it shares
+// with users (Traefik's router.middlewares). It writes nothing when
+// everything is already in place.
 func (r *CorsPolicyReconciler) applyIngress(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy, ing *networkingv1.Ingress, cfg dataplanes.IngressConfig) error {
+	previous := recordedListEntries(ing)
 	desired := maps.Clone(cfg.Annotations)
 	if desired == nil {
 		desired = map[string]string{}
 	}
 	desired[AnnotationPolicy] = policy.Name
-	if len(cfg.Middlewares) > 0 {
-		desired[AnnotationMiddlewares] = strings.Join(cfg.Middlewares, ",")
+	if cfg.SharedList != nil && len(cfg.ListEntries) > 0 {
+		desired[cfg.SharedList.RecordKey] = strings.Join(cfg.ListEntries, ",")
 	}
 	if err := r.applyAnnotations(ctx, ing, desired, policy.Spec.TakeOverExistingConfiguration); err != nil {
 		return err
@@ -65,7 +62,16 @@ func (r *CorsPolicyReconciler) applyIngress(ctx context.Context, policy *kubecor
 			return err
 		}
 	}
-	return r.setMiddlewareEntries(ctx, ing, previousMiddlewares(ing), cfg.Middlewares)
+	for _, list := range registry.SharedLists() {
+		var want []string
+		if cfg.SharedList != nil && *cfg.SharedList == list {
+			want = cfg.ListEntries
+		}
+		if err := r.setListEntries(ctx, ing, list, previous[list.RecordKey], want); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // applyAnnotations server-side applies exactly the desired annotations
@@ -177,10 +183,16 @@ func equalJSON(a, b any) bool {
 	return errA == nil && errB == nil && string(ja) == string(jb)
 }
 
-// previousMiddlewares lists the middleware entries kubecors added to an
-// Ingress's router.middlewares list earlier.
-func previousMiddlewares(ing *networkingv1.Ingress) []string {
-	return splitList(ing.Annotations[AnnotationMiddlewares])
+// recordedListEntries reads, for each shared annotation list, the entries
+// kubecors recorded adding to it, keyed by the record's annotation.
+func recordedListEntries(ing *networkingv1.Ingress) map[string][]string {
+	recorded := map[string][]string{}
+	for _, list := range registry.SharedLists() {
+		if entries := splitList(ing.Annotations[list.RecordKey]); len(entries) > 0 {
+			recorded[list.RecordKey] = entries
+		}
+	}
+	return recorded
 }
 
 func splitList(s string) []string {
@@ -193,13 +205,13 @@ func splitList(s string) []string {
 	return out
 }
 
-// setMiddlewareEntries replaces kubecors's entries (old) in Traefik's
-// router.middlewares list with want, keeping the user's entries and their
-// order. The list is one annotation shared with the user, which
-// server-side apply cannot split, so it is patched with a resourceVersion
-// precondition instead, and only when it changes.
-func (r *CorsPolicyReconciler) setMiddlewareEntries(ctx context.Context, ing *networkingv1.Ingress, old, want []string) error {
-	current := splitList(ing.Annotations[traefik.MiddlewaresAnnotation])
+// setListEntries replaces kubecors's entries (old) in a shared annotation
+// list with want, keeping the user's entries and their order. The list is
+// one annotation shared with the user, which server-side apply cannot
+// split, so it is patched with a resourceVersion precondition instead, and
+// only when it changes.
+func (r *CorsPolicyReconciler) setListEntries(ctx context.Context, ing *networkingv1.Ingress, list dataplanes.SharedList, old, want []string) error {
+	current := splitList(ing.Annotations[list.Key])
 	next := slices.DeleteFunc(slices.Clone(current), func(e string) bool { return slices.Contains(old, e) || slices.Contains(want, e) })
 	next = append(next, want...)
 	if slices.Equal(current, next) {
@@ -210,24 +222,27 @@ func (r *CorsPolicyReconciler) setMiddlewareEntries(ctx context.Context, ing *ne
 		ing.Annotations = map[string]string{}
 	}
 	if len(next) == 0 {
-		delete(ing.Annotations, traefik.MiddlewaresAnnotation)
+		delete(ing.Annotations, list.Key)
 	} else {
-		ing.Annotations[traefik.MiddlewaresAnnotation] = strings.Join(next, ",")
+		ing.Annotations[list.Key] = strings.Join(next, ",")
 	}
 	return r.Patch(ctx, ing, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}), client.FieldOwner(FieldManager))
 }
 
 // cleanupIngress removes exactly what kubecors wrote on an Ingress: its
-// entries in Traefik's middleware list and the annotations it applied.
+// entries in shared annotation lists and the annotations it applied.
 // Annotations another manager also set stay, with that manager's value.
 func (r *CorsPolicyReconciler) cleanupIngress(ctx context.Context, ing *networkingv1.Ingress) (bool, error) {
 	changed := false
-	if old := previousMiddlewares(ing); len(old) > 0 {
-		before := ing.ResourceVersion
-		if err := r.setMiddlewareEntries(ctx, ing, old, nil); err != nil {
-			return false, err
+	recorded := recordedListEntries(ing)
+	for _, list := range registry.SharedLists() {
+		if old := recorded[list.RecordKey]; len(old) > 0 {
+			before := ing.ResourceVersion
+			if err := r.setListEntries(ctx, ing, list, old, nil); err != nil {
+				return false, err
+			}
+			changed = changed || ing.ResourceVersion != before
 		}
-		changed = ing.ResourceVersion != before
 	}
 	if len(ownedAnnotations(ing)) == 0 {
 		return changed, nil

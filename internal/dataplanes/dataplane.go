@@ -45,6 +45,9 @@ type DataPlane struct {
 	// policy gives NoCORS and the refusal. It is what kubectl cors explain
 	// shows for a policy, and the never-broaden tests' oracle.
 	Rendered func(p Policy, t IngressTarget) (m Model, narrowed []Narrowing, refused string, err error)
+	// SharedList is the annotation list, shared with users, that the data
+	// plane's Ingress configuration adds entries to; nil when it has none.
+	SharedList *SharedList
 	// AnnotationKeys are the Ingress annotation keys the data plane reads
 	// its CORS configuration from: they tell a guess at the data plane of
 	// an Ingress whose class says nothing, and which annotations have no

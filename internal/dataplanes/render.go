@@ -33,6 +33,18 @@ type Narrowing struct {
 	Reason string
 }
 
+// SharedList is a comma-separated Ingress annotation that a data plane
+// reads and that users write too (Traefik's router.middlewares): kubecors
+// adds its entries and keeps the user's and their order, and records what
+// it added under RecordKey, so that exactly those entries can be taken out
+// again, whatever data plane serves the Ingress by then.
+type SharedList struct {
+	// Key is the annotation the data plane reads.
+	Key string
+	// RecordKey is kubecors's own annotation listing the entries it added.
+	RecordKey string
+}
+
 // IngressConfig is the desired configuration of one Ingress.
 type IngressConfig struct {
 	// Annotations are the Ingress annotations kubecors owns for this data
@@ -42,11 +54,14 @@ type IngressConfig struct {
 	// Objects are extra objects kubecors creates and owns for the target
 	// (a Traefik Middleware), in the target's namespace.
 	Objects []*unstructured.Unstructured
-	// Middlewares are Traefik middleware references
-	// ("<namespace>-<name>@kubernetescrd") that must appear in the
-	// Ingress's traefik.ingress.kubernetes.io/router.middlewares list,
-	// merged with the entries the user already has there.
-	Middlewares []string
+	// ListEntries are entries that must appear in the data plane's
+	// SharedList on the Ingress (Traefik's middleware references,
+	// "<namespace>-<name>@kubernetescrd"), merged with the entries the user
+	// already has there; SharedList names the list.
+	ListEntries []string
+	// SharedList is the annotation list ListEntries go into; nil when
+	// there are none.
+	SharedList *SharedList
 	// Narrowed lists what the data plane could not express.
 	Narrowed []Narrowing
 	// Refused, when not empty, says why the policy cannot be programmed

@@ -115,7 +115,8 @@ type goldenTarget struct {
 type goldenIngress struct {
 	Ingress     string            `json:"ingress"`
 	Annotations map[string]string `json:"annotations"`
-	Middlewares []string          `json:"middlewares,omitempty"`
+	ListEntries []string          `json:"listEntries,omitempty"`
+	SharedList  string            `json:"sharedList,omitempty"`
 	Objects     []map[string]any  `json:"objects,omitempty"`
 }
 
@@ -135,7 +136,10 @@ func toGoldenPlan(s Snapshot, p Plan) goldenPlan {
 	for _, t := range p.Targets {
 		gt := goldenTarget{Result: t.Result}
 		if w := t.Ingress; w != nil {
-			gt.Ingress = &goldenIngress{Ingress: w.Ingress.Name, Annotations: w.Config.Annotations, Middlewares: w.Config.Middlewares}
+			gt.Ingress = &goldenIngress{Ingress: w.Ingress.Name, Annotations: w.Config.Annotations, ListEntries: w.Config.ListEntries}
+			if w.Config.SharedList != nil {
+				gt.Ingress.SharedList = w.Config.SharedList.Key
+			}
 			for _, o := range w.Config.Objects {
 				gt.Ingress.Objects = append(gt.Ingress.Objects, o.Object)
 			}

@@ -33,7 +33,8 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 type GoldenConfig struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 	Objects     []map[string]any  `json:"objects,omitempty"`
-	Middlewares []string          `json:"middlewares,omitempty"`
+	ListEntries []string          `json:"listEntries,omitempty"`
+	SharedList  string            `json:"sharedList,omitempty"`
 	Narrowed    []GoldenNarrowing `json:"narrowed,omitempty"`
 	Refused     string            `json:"refused,omitempty"`
 }
@@ -47,7 +48,10 @@ type GoldenNarrowing struct {
 
 // ToGolden converts a rendered configuration for its golden file.
 func ToGolden(c dataplanes.IngressConfig) GoldenConfig {
-	g := GoldenConfig{Annotations: c.Annotations, Middlewares: c.Middlewares, Refused: c.Refused}
+	g := GoldenConfig{Annotations: c.Annotations, ListEntries: c.ListEntries, Refused: c.Refused}
+	if c.SharedList != nil {
+		g.SharedList = c.SharedList.Key
+	}
 	for _, o := range c.Objects {
 		g.Objects = append(g.Objects, o.Object)
 	}
@@ -113,8 +117,8 @@ var AnchoredRegex = regexp.MustCompile(`^\^.*\$$`)
 func CheckConfig(t *testing.T, c dataplanes.IngressConfig, problems func(dataplanes.IngressConfig) []string) {
 	t.Helper()
 	if c.Refused != "" {
-		if len(c.Annotations) > 0 || len(c.Objects) > 0 || len(c.Middlewares) > 0 || len(c.Narrowed) > 0 {
-			t.Errorf("refused (%s) but other fields are set: %v %v %v %v", c.Refused, c.Annotations, c.Objects, c.Middlewares, c.Narrowed)
+		if len(c.Annotations) > 0 || len(c.Objects) > 0 || len(c.ListEntries) > 0 || len(c.Narrowed) > 0 {
+			t.Errorf("refused (%s) but other fields are set: %v %v %v %v", c.Refused, c.Annotations, c.Objects, c.ListEntries, c.Narrowed)
 		}
 		return
 	}

@@ -63,6 +63,19 @@ func RendererNames() []string {
 	return names
 }
 
+// SharedLists are the annotation lists, shared with users, that data
+// planes add entries to: the controller takes its entries out of each
+// whenever they are no longer wanted there.
+func SharedLists() []dataplanes.SharedList {
+	var lists []dataplanes.SharedList
+	for _, dp := range All() {
+		if dp.SharedList != nil && !slices.Contains(lists, *dp.SharedList) {
+			lists = append(lists, *dp.SharedList)
+		}
+	}
+	return lists
+}
+
 // IngressControllers maps every built-in IngressClass spec.controller value
 // to the name of the data plane that serves it.
 func IngressControllers() map[string]string {

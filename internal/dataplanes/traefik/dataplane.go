@@ -34,6 +34,7 @@ func DataPlane() dataplanes.DataPlane {
 		ReadIngress:        read,
 		Rendered:           dataplanes.RenderedIngress(renderer{}, read),
 		AnnotationKeys:     []string{MiddlewaresAnnotation},
+		SharedList:         &MiddlewareList,
 		RenderRoute: func(p dataplanes.Policy, namespace string) dataplanes.RouteConfig {
 			c := RenderHTTPRouteMiddleware(p, namespace)
 			return dataplanes.RouteConfig{Filter: c.RouteFilter(), Object: c.Middleware, Narrowed: c.Narrowed}
@@ -54,7 +55,7 @@ func DataPlane() dataplanes.DataPlane {
 func readIngressConfig(c dataplanes.IngressConfig) (dataplanes.Model, error) {
 	chain := make([]Middleware, 0, len(c.Objects))
 	for i, obj := range c.Objects {
-		chain = append(chain, Middleware{Ref: c.Middlewares[min(i, len(c.Middlewares)-1)], Object: obj})
+		chain = append(chain, Middleware{Ref: c.ListEntries[min(i, len(c.ListEntries)-1)], Object: obj})
 	}
 	return ParseTraefik(chain)
 }

@@ -24,12 +24,12 @@ func TestGolden(t *testing.T) {
 // it (the production reader fails where Traefik would not serve the router).
 func configProblems(c dataplanes.IngressConfig) []string {
 	var problems []string
-	if len(c.Objects) != 1 || len(c.Middlewares) != 1 || len(c.Annotations) != 0 {
+	if len(c.Objects) != 1 || len(c.ListEntries) != 1 || len(c.Annotations) != 0 {
 		return []string{"want exactly one Middleware, one reference and no annotation"}
 	}
 	m := c.Objects[0]
-	if want := m.GetNamespace() + "-" + m.GetName() + "@kubernetescrd"; c.Middlewares[0] != want {
-		problems = append(problems, "reference "+c.Middlewares[0]+" does not name "+want)
+	if want := m.GetNamespace() + "-" + m.GetName() + "@kubernetescrd"; c.ListEntries[0] != want {
+		problems = append(problems, "reference "+c.ListEntries[0]+" does not name "+want)
 	}
 	if m.GetLabels()[dataplanes.LabelManagedBy] != dataplanes.ManagedByKubecors || m.GetLabels()[dataplanes.LabelPolicy] == "" {
 		problems = append(problems, "Middleware lacks the kubecors labels")

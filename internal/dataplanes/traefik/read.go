@@ -18,6 +18,10 @@ import (
 // Middlewares onto the routers Traefik builds for the Ingress.
 const MiddlewaresAnnotation = "traefik.ingress.kubernetes.io/router.middlewares"
 
+// MiddlewareList is the router.middlewares list as kubecors shares it with
+// users: its entries are recorded in kubecors.io/traefik-middlewares.
+var MiddlewareList = dataplanes.SharedList{Key: MiddlewaresAnnotation, RecordKey: "kubecors.io/traefik-middlewares"}
+
 // CRDProvider is the suffix of a reference to a Middleware object of
 // the Kubernetes CRD provider.
 const CRDProvider = "@kubernetescrd"

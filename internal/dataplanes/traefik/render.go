@@ -88,7 +88,8 @@ func renderTraefik(p dataplanes.Policy, t dataplanes.IngressTarget) dataplanes.I
 	}}
 	return dataplanes.IngressConfig{
 		Objects:     []*unstructured.Unstructured{middleware},
-		Middlewares: []string{t.Namespace + "-" + name + CRDProvider},
+		ListEntries: []string{t.Namespace + "-" + name + CRDProvider},
+		SharedList:  &MiddlewareList,
 	}
 }
 
