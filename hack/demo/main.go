@@ -35,6 +35,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
+	"github.com/kubecors/kubecors/internal/dataplanes/ingressnginx"
 )
 
 const (
@@ -327,7 +328,7 @@ func waitForAnnotation(ctx context.Context, c client.Client, present bool) error
 	for time.Now().Before(deadline) {
 		ing := &networkingv1.Ingress{}
 		if err := c.Get(ctx, client.ObjectKey{Namespace: sampleNamespace, Name: sampleName}, ing); err == nil {
-			if _, ok := ing.Annotations["nginx.ingress.kubernetes.io/cors-allow-origin"]; ok == present {
+			if _, ok := ing.Annotations[ingressnginx.AllowOrigin]; ok == present {
 				return nil
 			}
 		}
