@@ -104,14 +104,17 @@ func parseFlags() options {
 		"The operator's own namespace (default: $POD_NAMESPACE), where the webhook certificate Secret lives.")
 	flag.Var(&o.dataPlaneMappings, "data-plane-mapping",
 		"CONTROLLER=RENDERER: render Ingresses whose IngressClass names controller CONTROLLER with renderer RENDERER "+
-			"("+strings.Join(registry.RendererNames(), ", ")+"); repeatable. A policy's spec.dataPlaneMappings takes precedence.")
+			"("+strings.Join(registry.RendererNames(), ", ")+"); repeatable. "+
+			"A policy's spec.dataPlaneMappings takes precedence.")
 	flag.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", 4,
 		"How many CorsPolicies are reconciled at once.")
 	flag.IntVar(&o.maxConcurrentWrites, "max-concurrent-writes", 16,
 		"How many targets of one CorsPolicy are written at once (a selector policy over thousands of Ingresses).")
 	flag.Float64Var(&o.kubeAPIQPS, "kube-api-qps", 0,
-		"Client-side limit on requests per second to the API server; 0 leaves it to the API server's priority and fairness (controller-runtime's default).")
-	flag.IntVar(&o.kubeAPIBurst, "kube-api-burst", 0, "Client-side burst above --kube-api-qps; 0 is client-go's default when a QPS is set.")
+		"Client-side limit on requests per second to the API server; "+
+			"0 leaves it to the API server's priority and fairness (controller-runtime's default).")
+	flag.IntVar(&o.kubeAPIBurst, "kube-api-burst", 0,
+		"Client-side burst above --kube-api-qps; 0 is client-go's default when a QPS is set.")
 	flag.StringVar(&o.pprofAddr, "pprof-bind-address", "",
 		`The address the Go profiler (/debug/pprof) binds to, e.g. "localhost:6060"; empty turns it off.`)
 	zapOpts := zap.Options{Development: false}

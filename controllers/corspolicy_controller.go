@@ -39,10 +39,6 @@ import (
 // finalizer keeps a policy until kubecors has removed what it wrote for it.
 const finalizer = "kubecors.io/cleanup"
 
-// reasonOverridden marks, internally, a target of a ClusterCorsPolicy's
-// default that a namespace's own policy governs; it never reaches status.
-const reasonOverridden = "Overridden"
-
 // CorsPolicyReconciler reconciles CorsPolicy objects.
 type CorsPolicyReconciler struct {
 	client.Client

@@ -330,7 +330,7 @@ func (r *auditResult) auditRoute(route *unstructured.Unstructured, middlewares [
 			key = fmt.Sprintf("spec.rules[%d].filters[%d].cors", rule.Index, rule.CORSFilterIndex)
 			model = gatewayapi.ParseGatewayCORS(rule.CORS, key)
 		case len(rule.Middlewares) > 0:
-			var chain []traefik.Middleware
+			chain := make([]traefik.Middleware, 0, len(rule.Middlewares))
 			for _, name := range rule.Middlewares {
 				entry := traefik.Middleware{Ref: objectRef(route.GetNamespace(), name)}
 				for i := range middlewares {

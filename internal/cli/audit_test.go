@@ -173,11 +173,11 @@ func createFixture(t *testing.T, c client.Client) {
 		ExposeHeaders:    []kubecorsv1alpha1.ResponseHeaderName{"X-Total-Count"},
 		AllowCredentials: yes(),
 	}
-	registry, err := registry.NewRegistry(nil)
+	renderers, err := registry.NewRegistry(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	renderer, _ := registry.ByName(ingressnginx.Name)
+	renderer, _ := renderers.ByName(ingressnginx.Name)
 	rendered := renderer.RenderIngress(dataplanes.Policy{Namespace: "demo", Name: "api", Spec: apiSpec}, dataplanes.IngressTarget{Namespace: "demo", Name: "managed"})
 	rendered.Annotations[policyAnnotation] = "api"
 	create(ingress("demo", "managed", "nginx", rendered.Annotations))

@@ -89,7 +89,7 @@ func TestSelecting(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var out []string
+		out := make([]string, 0, len(got))
 		for _, p := range got {
 			out = append(out, p.Name)
 		}

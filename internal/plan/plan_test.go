@@ -178,7 +178,7 @@ func TestPlanGolden(t *testing.T) {
 			}
 			out := strings.TrimSuffix(in, ".in.yaml") + ".out.yaml"
 			if *update {
-				if err := os.WriteFile(out, got, 0o644); err != nil {
+				if err := os.WriteFile(out, got, 0o600); err != nil {
 					t.Fatal(err)
 				}
 				return

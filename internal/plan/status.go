@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -129,7 +130,7 @@ func Status(policy *kubecorsv1alpha1.CorsPolicy, verdict Acceptance, targets []R
 	if len(targets) > 0 {
 		status.TargetCounts = &counts
 	}
-	status.UnlistedTargets = int32(len(targets) - len(listed))
+	status.UnlistedTargets = counts.Total - int32(len(listed)) //nolint:gosec // at most MaxListedTargets
 	status.ProgrammedTargets = fmt.Sprintf("%d/%d", counts.Programmed, counts.Total)
 	meta.SetStatusCondition(&status.Conditions, summary(verdict.Blocking, targets, int(counts.Programmed), gen, now))
 	return status
@@ -138,7 +139,8 @@ func Status(policy *kubecorsv1alpha1.CorsPolicy, verdict Acceptance, targets []R
 // countTargets counts targets by state; each counts in exactly one of
 // programmed, conflicted, failed and notProgrammed.
 func countTargets(targets []Result) kubecorsv1alpha1.TargetCounts {
-	c := kubecorsv1alpha1.TargetCounts{Total: int32(len(targets))}
+	// A policy's targets are objects of one namespace, far below 2^31.
+	c := kubecorsv1alpha1.TargetCounts{Total: int32(min(len(targets), math.MaxInt32))}
 	for _, t := range targets {
 		switch {
 		case t.Programmed():

@@ -84,7 +84,7 @@ func CaseName(in string) string {
 // it: renderers only ever see accepted policies.
 func ReadPolicy(t *testing.T, path string) (dataplanes.Policy, dataplanes.IngressTarget) {
 	t.Helper()
-	data, err := os.ReadFile(path)
+	data, err := os.ReadFile(filepath.Clean(path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func CompareGolden(t *testing.T, in string, rendered any) {
 		}
 		return
 	}
-	want, err := os.ReadFile(out)
+	want, err := os.ReadFile(filepath.Clean(out))
 	if err != nil {
 		t.Fatalf("%v (run go test with -update to create it)", err)
 	}

@@ -103,8 +103,6 @@ func (c HTTPRouteCORSConfig) RouteFilter() (gatewayv1.HTTPRouteFilter, bool) {
 // allowCredentials and maxAge are always written, so that no gateway
 // default applies. A policy with no origin left is refused: Gateway API
 // does not define what an empty allowOrigins means.
-//
-//nolint:revive // The Render prefix is kept next to RenderIngress: the controller calls gatewayapi.RenderHTTPRouteCORS.
 func RenderHTTPRouteCORS(p dataplanes.Policy) HTTPRouteCORSConfig {
 	spec := p.Spec
 	filter := &gatewayv1.HTTPCORSFilter{AllowCredentials: new(dataplanes.Credentials(spec))}

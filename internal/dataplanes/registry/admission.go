@@ -45,7 +45,8 @@ func validateProgrammable(planes []dataplanes.DataPlane, spec *kubecorsv1alpha1.
 	var refusals []string
 	programmable := false
 	for _, dp := range planes {
-		if dp.Check == nil || !(ingress && dp.Ingress != nil || route && dp.RenderRoute != nil) {
+		serves := ingress && dp.Ingress != nil || route && dp.RenderRoute != nil
+		if dp.Check == nil || !serves {
 			continue
 		}
 		refused, _ := dp.Check(dataplanes.Policy{Spec: *spec})

@@ -43,8 +43,9 @@ func Lookup(name string) (dataplanes.DataPlane, bool) {
 
 // Names lists the names of every data plane, sorted.
 func Names() []string {
-	var names []string
-	for _, dp := range All() {
+	all := All()
+	names := make([]string, 0, len(all))
+	for _, dp := range all {
 		names = append(names, dp.Name)
 	}
 	return names

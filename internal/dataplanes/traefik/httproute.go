@@ -42,8 +42,6 @@ func (c HTTPRouteMiddlewareConfig) RouteFilter() gatewayv1.HTTPRouteFilter {
 // HTTPRoute in namespace: the very Middleware an Ingress in that namespace
 // gets (see renderTraefik), so that both kinds of target share one
 // Middleware per policy and namespace and behave alike.
-//
-//nolint:revive // The Render prefix is kept next to RenderIngress: the controller calls traefik.RenderHTTPRouteMiddleware.
 func RenderHTTPRouteMiddleware(p dataplanes.Policy, namespace string) HTTPRouteMiddlewareConfig {
 	c := renderTraefik(p, dataplanes.IngressTarget{Namespace: namespace})
 	middleware := c.Objects[0]
