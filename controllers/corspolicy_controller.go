@@ -145,13 +145,14 @@ func (r *CorsPolicyReconciler) reconcileNormal(ctx context.Context, policy *kube
 // Results keep the plan's order.
 func (r *CorsPolicyReconciler) executeAll(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy, targets []plan.Target) []plan.Result {
 	results := make([]plan.Result, len(targets))
+	owned := &ownedWrites{}
 	workers := min(max(r.MaxConcurrentWrites, 1), len(targets))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
 			for i := range next {
-				results[i] = r.execute(ctx, policy, targets[i])
+				results[i] = r.execute(ctx, policy, targets[i], owned)
 			}
 		})
 	}
@@ -167,15 +168,15 @@ func (r *CorsPolicyReconciler) executeAll(ctx context.Context, policy *kubecorsv
 // the target's result: the plan's, or the conflict or failure the API
 // server answered. It never fails, so that one target cannot hold the
 // others hostage.
-func (r *CorsPolicyReconciler) execute(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy, t plan.Target) plan.Result {
+func (r *CorsPolicyReconciler) execute(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy, t plan.Target, owned *ownedWrites) plan.Result {
 	res := t.Result
 	var err error
 	switch {
 	case t.Ingress != nil:
-		err = r.applyIngress(ctx, policy, t.Ingress.Ingress, t.Ingress.Config)
+		err = r.applyIngress(ctx, policy, t.Ingress.Ingress, t.Ingress.Config, owned)
 	case t.Route != nil:
 		if t.Route.Middleware != nil {
-			if err := r.applyOwnedObject(ctx, policy, t.Route.Middleware); err != nil {
+			if err := owned.apply(ctx, r, policy, t.Route.Middleware); err != nil {
 				return res.FailedWith(err)
 			}
 		}

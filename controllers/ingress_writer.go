@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -44,7 +45,8 @@ func (e *conflictError) Error() string { return e.message }
 // owned objects, then kubecors's entries in the annotation lists it shares
 // with users (Traefik's router.middlewares). It writes nothing when
 // everything is already in place.
-func (r *CorsPolicyReconciler) applyIngress(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy, ing *networkingv1.Ingress, cfg dataplanes.IngressConfig) error {
+func (r *CorsPolicyReconciler) applyIngress(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy, ing *networkingv1.Ingress,
+	cfg dataplanes.IngressConfig, owned *ownedWrites) error {
 	previous := recordedListEntries(ing)
 	desired := maps.Clone(cfg.Annotations)
 	if desired == nil {
@@ -58,7 +60,7 @@ func (r *CorsPolicyReconciler) applyIngress(ctx context.Context, policy *kubecor
 		return err
 	}
 	for _, obj := range cfg.Objects {
-		if err := r.applyOwnedObject(ctx, policy, obj); err != nil {
+		if err := owned.apply(ctx, r, policy, obj); err != nil {
 			return err
 		}
 	}
@@ -147,6 +149,37 @@ func describeConflict(err error) string {
 	slices.Sort(parts)
 	return "another writer already set " + strings.Join(parts, ", ") +
 		"; kubecors leaves it alone: remove that annotation, or set spec.takeOverExistingConfiguration: true to let kubecors replace it"
+}
+
+// ownedWrites applies each owned object once per reconcile: every target of
+// a policy in one namespace shares its Middleware, and a selector over
+// thousands of Ingresses must not read and apply it thousands of times.
+// Targets that share an object share the outcome of its one write.
+type ownedWrites struct {
+	mu   sync.Mutex
+	done map[string]*ownedWrite
+}
+
+type ownedWrite struct {
+	once sync.Once
+	err  error
+}
+
+// apply applies obj unless this reconcile already did.
+func (w *ownedWrites) apply(ctx context.Context, r *CorsPolicyReconciler, policy *kubecorsv1alpha1.CorsPolicy, obj *unstructured.Unstructured) error {
+	key := obj.GroupVersionKind().String() + "/" + obj.GetNamespace() + "/" + obj.GetName()
+	w.mu.Lock()
+	if w.done == nil {
+		w.done = map[string]*ownedWrite{}
+	}
+	write, ok := w.done[key]
+	if !ok {
+		write = &ownedWrite{}
+		w.done[key] = write
+	}
+	w.mu.Unlock()
+	write.once.Do(func() { write.err = r.applyOwnedObject(ctx, policy, obj) })
+	return write.err
 }
 
 // applyOwnedObject creates or updates an object kubecors owns for a policy
