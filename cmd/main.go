@@ -26,6 +26,7 @@ import (
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/controllers"
 	"github.com/kubecors/kubecors/internal/render"
+	"github.com/kubecors/kubecors/internal/version"
 	webhookv1alpha1 "github.com/kubecors/kubecors/internal/webhook/v1alpha1"
 	"github.com/kubecors/kubecors/internal/webhookcerts"
 )
@@ -58,6 +59,7 @@ type options struct {
 	webhookExtraDNSNames stringList
 	namespace            string
 	dataPlaneMappings    stringList
+	showVersion          bool
 }
 
 // stringList is a repeatable string flag.
@@ -98,6 +100,7 @@ func parseFlags() options {
 	flag.Var(&o.dataPlaneMappings, "data-plane-mapping",
 		"CONTROLLER=RENDERER: render Ingresses whose IngressClass names controller CONTROLLER with renderer RENDERER "+
 			"(ingress-nginx, traefik or haproxy-ingress); repeatable. A policy's spec.dataPlaneMappings takes precedence.")
+	flag.BoolVar(&o.showVersion, "version", false, "Print the version and exit.")
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -106,7 +109,12 @@ func parseFlags() options {
 }
 
 func main() {
-	if err := run(ctrl.SetupSignalHandler(), parseFlags()); err != nil {
+	o := parseFlags()
+	if o.showVersion {
+		fmt.Println("kubecors", version.Get())
+		return
+	}
+	if err := run(ctrl.SetupSignalHandler(), o); err != nil {
 		setupLog.Error(err, "Manager failed")
 		os.Exit(1)
 	}
@@ -218,7 +226,7 @@ func run(ctx context.Context, o options) error {
 		case <-ctx.Done():
 		}
 	}()
-	setupLog.Info("Starting manager")
+	setupLog.Info("Starting manager", "version", version.Get().Version)
 	return mgr.Start(ctx)
 }
 
