@@ -16,6 +16,7 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -60,6 +61,7 @@ type options struct {
 	namespace            string
 	dataPlaneMappings    stringList
 	showVersion          bool
+	watchNamespaces      stringList
 }
 
 // stringList is a repeatable string flag.
@@ -100,6 +102,8 @@ func parseFlags() options {
 	flag.Var(&o.dataPlaneMappings, "data-plane-mapping",
 		"CONTROLLER=RENDERER: render Ingresses whose IngressClass names controller CONTROLLER with renderer RENDERER "+
 			"(ingress-nginx, traefik or haproxy-ingress); repeatable. A policy's spec.dataPlaneMappings takes precedence.")
+	flag.Var(&o.watchNamespaces, "watch-namespace",
+		"Reconcile CorsPolicies and their targets in this namespace only (repeatable; default: every namespace).")
 	flag.BoolVar(&o.showVersion, "version", false, "Print the version and exit.")
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
@@ -130,8 +134,19 @@ func run(ctx context.Context, o options) error {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 	webhooksEnabled := os.Getenv("ENABLE_WEBHOOKS") != "false"
+	var cacheOpts cache.Options
+	if len(o.watchNamespaces) > 0 {
+		// Namespaced objects are cached from these namespaces only;
+		// cluster-scoped ones (IngressClasses, ClusterCorsPolicies) still
+		// come from the whole cluster.
+		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range o.watchNamespaces {
+			cacheOpts.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                 scheme,
+		Cache:                  cacheOpts,
 		Metrics:                metricsOpts,
 		HealthProbeBindAddress: o.probeAddr,
 		LeaderElection:         o.enableLeaderElection,
