@@ -151,6 +151,9 @@ func run(ctx context.Context, o options) error {
 		HealthProbeBindAddress: o.probeAddr,
 		LeaderElection:         o.enableLeaderElection,
 		LeaderElectionID:       "kubecors.kubecors.io",
+		// In a pod this is the pod's namespace either way; outside a
+		// cluster (--kubeconfig) controller-runtime cannot find it alone.
+		LeaderElectionNamespace: o.namespace,
 		WebhookServer: webhook.NewServer(webhook.Options{
 			Host: o.webhookHost, Port: o.webhookPort, CertDir: o.webhookCertDir, TLSOpts: tlsOpts,
 		}),
