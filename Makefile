@@ -131,6 +131,17 @@ image: ## Build the manager image (IMG, IMAGE_PLATFORMS, BASE_IMAGE) into the OC
 test-image: ## Test the image builder (fallback to scratch included) and read dist/image back: platforms, user, entrypoint, layers, static binaries.
 	cd hack/image && IMAGE_LAYOUT=../../dist/image IMAGE_PLATFORMS="$(IMAGE_PLATFORMS)" go test ./... -count=1 -v -run . | grep -E '^(---|ok|FAIL|\s+image_test)'
 
+.PHONY: release
+release: ## Cross-compile kubectl-cors for RELEASE_PLATFORMS, write the archives and checksums.txt to dist/ and the krew manifest to plugins/cors.yaml (VERSION=vX.Y.Z).
+	@for p in $(RELEASE_PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; ext=; [ "$$os" = windows ] && ext=.exe; \
+		echo "go build kubectl-cors for $$p"; \
+		GOOS=$$os GOARCH=$$arch $(GO_RELEASE_BUILD) -o dist/release-bin/$${os}_$${arch}/kubectl-cors$$ext ./cmd/kubectl-cors || exit 1; \
+	done
+	go run ./hack/release --version $(VERSION) --platforms "$(RELEASE_PLATFORMS)" --modified $(DATE) \
+		--bin-dir dist/release-bin --out dist --krew plugins/cors.yaml
+	@ls -l dist/kubectl-cors_* dist/release-bin/*/kubectl-cors* | awk '{print $$5, $$9}'
+
 .PHONY: build-installer
 build-installer: manifests kustomize ## Write dist/install.yaml, config/default in one file for `kubectl apply -f` (image: IMG).
 	mkdir -p dist
