@@ -281,6 +281,12 @@ func TestInstall(t *testing.T) {
 		})
 	}
 
+	t.Run("kustomize config/overlays/cert-manager", func(t *testing.T) {
+		m := renderKustomize(t, "cert-manager")
+		k.applyChecked(t, ctx, m)
+		k.remove(t, ctx, m)
+	})
+
 	t.Run("kustomize", func(t *testing.T) {
 		m := renderKustomize(t)
 		// `kubectl delete -f dist/install.yaml`, also when the test fails,

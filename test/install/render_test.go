@@ -88,11 +88,17 @@ func decode(t *testing.T, raw []byte) manifest {
 	}
 }
 
-func renderKustomize(t *testing.T) manifest {
+// renderKustomize builds config/default, or the overlay of config/overlays
+// named by overlay.
+func renderKustomize(t *testing.T, overlay ...string) manifest {
 	t.Helper()
-	out, err := runTool(tool(t, "KUSTOMIZE"), "build", filepath.Join(repoRoot, "config", "default"))
+	dir := filepath.Join(repoRoot, "config", "default")
+	if len(overlay) > 0 {
+		dir = filepath.Join(repoRoot, "config", "overlays", overlay[0])
+	}
+	out, err := runTool(tool(t, "KUSTOMIZE"), "build", dir)
 	if err != nil {
-		t.Fatalf("kustomize build config/default: %v", err)
+		t.Fatalf("kustomize build %s: %v", dir, err)
 	}
 	return decode(t, out)
 }
@@ -163,7 +169,10 @@ type rendering struct {
 // value set.
 func renderings(t *testing.T) []rendering {
 	t.Helper()
-	r := []rendering{{"kustomize config/default", kustomizeNamespace, renderKustomize(t)}}
+	r := []rendering{
+		{"kustomize config/default", kustomizeNamespace, renderKustomize(t)},
+		{"kustomize config/overlays/cert-manager", kustomizeNamespace, renderKustomize(t, "cert-manager")},
+	}
 	for _, vs := range valueSets {
 		r = append(r, rendering{"helm " + vs.file, vs.namespace, renderHelm(t, vs)})
 	}
