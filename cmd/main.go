@@ -30,6 +30,7 @@ import (
 	"github.com/kubecors/kubecors/internal/version"
 	webhookv1alpha1 "github.com/kubecors/kubecors/internal/webhook/v1alpha1"
 	"github.com/kubecors/kubecors/internal/webhookcerts"
+	// +kubebuilder:scaffold:imports
 )
 
 var (
@@ -41,6 +42,7 @@ func init() {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(kubecorsv1alpha1.AddToScheme(scheme))
 	utilruntime.Must(gatewayv1.Install(scheme))
+	// +kubebuilder:scaffold:scheme
 }
 
 // options are the manager's command-line flags.
@@ -211,6 +213,9 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	controllers.RegisterMetrics(mgr.GetClient())
+	// `kubebuilder create api|webhook` inserts the setup of new controllers
+	// and webhooks here.
+	// +kubebuilder:scaffold:builder
 
 	webhookErr := make(chan error, 1)
 	if webhooksEnabled {
