@@ -159,17 +159,15 @@ func (k *cluster) applyChecked(t *testing.T, ctx context.Context, m manifest) {
 	}
 }
 
-// remove deletes the objects of m, CRDs last, and waits until they are gone.
+// remove deletes the objects of m but namespaces, CRDs last, and waits
+// until they are gone.
 func (k *cluster) remove(t *testing.T, ctx context.Context, m manifest) {
 	t.Helper()
 	ordered := slices.Clone(m)
 	slices.Reverse(ordered)
 	slices.SortStableFunc(ordered, func(a, b *unstructured.Unstructured) int {
 		rank := func(u *unstructured.Unstructured) int {
-			switch u.GetKind() {
-			case "CustomResourceDefinition":
-				return 2
-			case "Namespace":
+			if u.GetKind() == "CustomResourceDefinition" {
 				return 1
 			}
 			return 0
@@ -177,13 +175,18 @@ func (k *cluster) remove(t *testing.T, ctx context.Context, m manifest) {
 		return rank(a) - rank(b)
 	})
 	for _, u := range ordered {
+		// envtest runs no namespace controller: a deleted namespace would
+		// stay Terminating and refuse the next install into it.
+		if u.GetKind() == "Namespace" {
+			continue
+		}
 		if err := k.c.Delete(ctx, u.DeepCopy()); err != nil && !apierrors.IsNotFound(err) {
 			t.Errorf("deleting %s %s: %v", u.GetKind(), u.GetName(), err)
 		}
 	}
 	for _, u := range ordered {
 		if u.GetKind() == "Namespace" {
-			continue // envtest runs no namespace controller to finish it
+			continue
 		}
 		eventually(t, 30*time.Second, fmt.Sprintf("%s %s is deleted", u.GetKind(), u.GetName()), func() bool {
 			got := &unstructured.Unstructured{}
