@@ -82,12 +82,14 @@ func checkProject(p project, t tree) []string {
 			continue
 		}
 		if group := r.Group + "." + r.Domain; group != crd.Spec.Group {
-			add("resource %s: group %q + domain %q make %q, but the CRD's group is %q", r.Kind, r.Group, r.Domain, group, crd.Spec.Group)
+			add("resource %s: group %q + domain %q make %q, but the CRD's group is %q",
+				r.Kind, r.Group, r.Domain, group, crd.Spec.Group)
 		}
 		if r.Domain != p.Domain {
 			add("resource %s: domain %q, but the project's is %q", r.Kind, r.Domain, p.Domain)
 		}
-		if !slices.ContainsFunc(crd.Spec.Versions, func(v apiextensionsv1.CustomResourceDefinitionVersion) bool { return v.Name == r.Version }) {
+		served := func(v apiextensionsv1.CustomResourceDefinitionVersion) bool { return v.Name == r.Version && v.Served }
+		if !slices.ContainsFunc(crd.Spec.Versions, served) {
 			add("resource %s: version %s is not served by its CRD", r.Kind, r.Version)
 		}
 		if want := t.module + "/api/" + r.Version; r.Path != want {
@@ -99,7 +101,8 @@ func checkProject(p project, t tree) []string {
 			add("resource %s: api.namespaced %v, but the CRD is %s-scoped", r.Kind, r.API.Namespaced, crd.Spec.Scope)
 		}
 		if r.Controller != t.reconcilers[r.Kind] {
-			add("resource %s: controller %v, but controllers/ %s %sReconciler", r.Kind, r.Controller, has(t.reconcilers[r.Kind]), r.Kind)
+			add("resource %s: controller %v, but controllers/ %s %sReconciler",
+				r.Kind, r.Controller, has(t.reconcilers[r.Kind]), r.Kind)
 		}
 		validation := r.Webhooks != nil && r.Webhooks.Validation
 		if validation != t.validated[crd.Spec.Names.Plural] {
@@ -234,14 +237,30 @@ func TestCheckProjectFindsDrift(t *testing.T) {
 		edit func(p *project)
 		want string
 	}{
-		{"group that is not the CRD's", func(p *project) { p.Resources[0].Group = "cors" }, `make "cors.io", but the CRD's group is "kubecors.io"`},
-		{"cluster-scoped kind declared namespaced", func(p *project) { p.Resources[1].API.Namespaced = true }, "api.namespaced true, but the CRD is Cluster-scoped"},
-		{"webhook that does not exist", func(p *project) { p.Resources[0].Webhooks.Defaulting = true }, "no defaulting or conversion webhooks"},
-		{"missing validation webhook", func(p *project) { p.Resources[1].Webhooks = nil }, "webhooks.validation false, but config/webhook/manifests.yaml has a validating webhook for clustercorspolicies"},
-		{"kind without a CRD", func(p *project) { p.Resources[0].Kind = "CorsGadget" }, "resource CorsGadget has no CRD"},
-		{"forgotten resource", func(p *project) { p.Resources = p.Resources[:1] }, "has no resource in PROJECT"},
-		{"wrong repo", func(p *project) { p.Repo = "github.com/example/kubecors" }, `but go.mod says module "github.com/kubecors/kubecors"`},
-		{"wrong api path", func(p *project) { p.Resources[0].Path = "github.com/kubecors/kubecors/apis/v1alpha1" }, `want "github.com/kubecors/kubecors/api/v1alpha1"`},
+		{"group that is not the CRD's",
+			func(p *project) { p.Resources[0].Group = "cors" },
+			`make "cors.io", but the CRD's group is "kubecors.io"`},
+		{"cluster-scoped kind declared namespaced",
+			func(p *project) { p.Resources[1].API.Namespaced = true },
+			"api.namespaced true, but the CRD is Cluster-scoped"},
+		{"webhook that does not exist",
+			func(p *project) { p.Resources[0].Webhooks.Defaulting = true },
+			"no defaulting or conversion webhooks"},
+		{"missing validation webhook",
+			func(p *project) { p.Resources[1].Webhooks = nil },
+			"webhooks.validation false, but config/webhook/manifests.yaml has a validating webhook for clustercorspolicies"},
+		{"kind without a CRD",
+			func(p *project) { p.Resources[0].Kind = "CorsGadget" },
+			"resource CorsGadget has no CRD"},
+		{"forgotten resource",
+			func(p *project) { p.Resources = p.Resources[:1] },
+			"has no resource in PROJECT"},
+		{"wrong repo",
+			func(p *project) { p.Repo = "github.com/example/kubecors" },
+			`but go.mod says module "github.com/kubecors/kubecors"`},
+		{"wrong api path",
+			func(p *project) { p.Resources[0].Path = "github.com/kubecors/kubecors/apis/v1alpha1" },
+			`want "github.com/kubecors/kubecors/api/v1alpha1"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
