@@ -48,6 +48,9 @@ type Options struct {
 // semver is krew's rule for spec.version: a "v" and a semantic version.
 var semver = regexp.MustCompile(`^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
 
+// goosWindows is the GOOS whose plugin is an .exe shipped in a zip.
+const goosWindows = "windows"
+
 // completionHelper lets kubectl (1.26 and later) complete `kubectl cors`:
 // kubectl runs kubectl_complete-cors from the PATH.
 const completionHelper = "#!/bin/sh\n# kubectl runs this to complete `kubectl cors ...`.\nexec kubectl-cors __complete \"$@\"\n"
@@ -99,7 +102,7 @@ func Package(o Options) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
+	if err := os.MkdirAll(o.OutDir, 0o750); err != nil {
 		return err
 	}
 	var archives []platformArchive
@@ -110,20 +113,21 @@ func Package(o Options) error {
 			return fmt.Errorf("platform %q: write OS/ARCH", p)
 		}
 		bin := "kubectl-cors"
-		if goos == "windows" {
+		if goos == goosWindows {
 			bin += ".exe"
 		}
+		//nolint:gosec // G304: the binary make release just built, under the directory it names.
 		binary, err := os.ReadFile(filepath.Join(o.BinDir, goos+"_"+goarch, bin))
 		if err != nil {
 			return err
 		}
 		files := []archived{{bin, binary, 0o755}, {"README.md", readme, 0o644}}
-		if goos != "windows" {
+		if goos != goosWindows {
 			files = append(files, archived{"kubectl_complete-cors", []byte(completionHelper), 0o755})
 		}
 		name := fmt.Sprintf("kubectl-cors_%s_%s_%s", o.Version, goos, goarch)
 		var data []byte
-		if goos == "windows" {
+		if goos == goosWindows {
 			name += ".zip"
 			data, err = zipArchive(files, o.Modified)
 		} else {
@@ -133,24 +137,24 @@ func Package(o Options) error {
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(o.OutDir, name), data, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(o.OutDir, name), data, 0o600); err != nil {
 			return err
 		}
 		sum := sha256.Sum256(data)
 		archives = append(archives, platformArchive{goos, goarch, name, hex.EncodeToString(sum[:]), bin})
 		fmt.Fprintf(&sums, "%s  %s\n", hex.EncodeToString(sum[:]), name)
 	}
-	if err := os.WriteFile(filepath.Join(o.OutDir, "checksums.txt"), []byte(sums.String()), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(o.OutDir, "checksums.txt"), []byte(sums.String()), 0o600); err != nil {
 		return err
 	}
 	var manifest bytes.Buffer
 	if err := krewTemplate.Execute(&manifest, map[string]any{"Version": o.Version, "URLBase": o.URLBase, "Archives": archives}); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(o.Krew), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(o.Krew), 0o750); err != nil {
 		return err
 	}
-	return os.WriteFile(o.Krew, manifest.Bytes(), 0o644)
+	return os.WriteFile(o.Krew, manifest.Bytes(), 0o600)
 }
 
 // archived is one file of an archive.

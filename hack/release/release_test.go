@@ -56,15 +56,15 @@ func packageFakes(t *testing.T, version string) (Options, error) {
 			bin += ".exe"
 		}
 		path := filepath.Join(dir, "bin", goos+"_"+goarch, bin)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(path, []byte("plugin for "+p), 0o755); err != nil {
+		if err := os.WriteFile(path, []byte("plugin for "+p), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
 	readme := filepath.Join(dir, "README.md")
-	if err := os.WriteFile(readme, []byte("# kubecors\n"), 0o644); err != nil {
+	if err := os.WriteFile(readme, []byte("# kubecors\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	o := Options{

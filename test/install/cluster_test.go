@@ -103,7 +103,9 @@ func startCluster(t *testing.T) *cluster {
 
 	// The real manager binary, as the image ships it.
 	k.manager = filepath.Join(k.workDir, "manager")
-	if out, err := exec.Command("go", "build", "-o", k.manager, filepath.Join(repoRoot, "cmd")).CombinedOutput(); err != nil {
+	//nolint:gosec // G204: go build of this repository into the test's own directory, no shell.
+	build := exec.Command("go", "build", "-o", k.manager, filepath.Join(repoRoot, "cmd"))
+	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd: %v\n%s", err, out)
 	}
 	return k
@@ -130,21 +132,21 @@ func (k *cluster) apply(ctx context.Context, m manifest, dryRun bool) error {
 // a dry run cannot create objects in a namespace that does not exist.
 func (k *cluster) applyChecked(t *testing.T, ctx context.Context, m manifest) {
 	t.Helper()
-	var namespaces, rest manifest
+	var namespaces, others manifest
 	for _, u := range m {
 		if u.GetKind() == "Namespace" {
 			namespaces = append(namespaces, u)
 		} else {
-			rest = append(rest, u)
+			others = append(others, u)
 		}
 	}
 	if err := k.apply(ctx, namespaces, false); err != nil {
 		t.Fatal(err)
 	}
-	if err := k.apply(ctx, rest, true); err != nil {
+	if err := k.apply(ctx, others, true); err != nil {
 		t.Fatalf("server-side dry run: %v", err)
 	}
-	if err := k.apply(ctx, rest, false); err != nil {
+	if err := k.apply(ctx, others, false); err != nil {
 		t.Fatalf("apply: %v", err)
 	}
 	for _, u := range m {
@@ -491,7 +493,8 @@ func (k *cluster) writeKubeconfig(t *testing.T, token string) string {
 func (k *cluster) startManager(t *testing.T, ctx context.Context, dep *appsv1.Deployment, kubeconfig, namespace string, webhookPort, probePort, metricsPort int) (string, func()) {
 	t.Helper()
 	c := dep.Spec.Template.Spec.Containers[0]
-	args := []string{"--kubeconfig", kubeconfig}
+	args := make([]string, 0, len(c.Args)+8)
+	args = append(args, "--kubeconfig", kubeconfig)
 	for _, a := range c.Args {
 		flag, _, _ := strings.Cut(a, "=")
 		switch flag {
@@ -507,6 +510,7 @@ func (k *cluster) startManager(t *testing.T, ctx context.Context, dep *appsv1.De
 		"--webhook-cert-dir="+filepath.Join(t.TempDir(), "certs"),
 		"--webhook-extra-dns-name=localhost",
 	)
+	//nolint:gosec // G204: the manager the test built, with the rendered Deployment's flags, no shell.
 	cmd := exec.CommandContext(ctx, k.manager, args...)
 	cmd.Env = append(os.Environ(), "POD_NAMESPACE="+namespace)
 	log := filepath.Join(t.TempDir(), "manager.log")

@@ -59,6 +59,7 @@ func tool(t *testing.T, env string) string {
 // runTool runs a tool and returns its standard output, or its error with
 // standard error in it.
 func runTool(name string, args ...string) ([]byte, error) {
+	//nolint:gosec // G204: helm or kustomize from make test-install, no shell.
 	cmd := exec.Command(name, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -169,10 +170,11 @@ type rendering struct {
 // value set.
 func renderings(t *testing.T) []rendering {
 	t.Helper()
-	r := []rendering{
-		{"kustomize config/default", kustomizeNamespace, renderKustomize(t)},
-		{"kustomize config/overlays/cert-manager", kustomizeNamespace, renderKustomize(t, "cert-manager")},
-	}
+	r := make([]rendering, 0, 2+len(valueSets))
+	r = append(r,
+		rendering{"kustomize config/default", kustomizeNamespace, renderKustomize(t)},
+		rendering{"kustomize config/overlays/cert-manager", kustomizeNamespace, renderKustomize(t, "cert-manager")},
+	)
 	for _, vs := range valueSets {
 		r = append(r, rendering{"helm " + vs.file, vs.namespace, renderHelm(t, vs)})
 	}
@@ -329,7 +331,7 @@ func TestChartMatchesKustomize(t *testing.T) {
 	key := func(u *unstructured.Unstructured) string {
 		return u.GetKind() + " " + u.GetNamespace() + "/" + u.GetName()
 	}
-	var fromKustomize, fromHelm []string
+	fromKustomize, fromHelm := make([]string, 0, len(kustomize)), make([]string, 0, len(helm))
 	for _, u := range kustomize {
 		// helm install --create-namespace makes the namespace.
 		if u.GetKind() != "Namespace" {
