@@ -52,6 +52,10 @@ const (
 	// survive kubecors's writes and their removal.
 	ownAnnotation  = "example.com/owner"
 	corsAnnotation = "nginx.ingress.kubernetes.io/cors-allow-origin"
+	// traefikName names the second target, an Ingress of a Traefik class,
+	// and its policy.
+	traefikName        = "web"
+	traefikMiddlewares = "traefik.ingress.kubernetes.io/router.middlewares"
 )
 
 // cluster is the local control plane and what the test needs to talk to it.
@@ -270,6 +274,15 @@ func TestInstall(t *testing.T) {
 	ctx := t.Context()
 	k := startCluster(t)
 	k.stubCRDs(t, ctx)
+	// Traefik's Middleware CRD, as a cluster running Traefik has it.
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "test", "crds", "traefik", "traefik.io_middlewares.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.apply(ctx, decode(t, raw), false); err != nil {
+		t.Fatal(err)
+	}
+	k.waitEstablished(t, ctx, "middlewares.traefik.io")
 
 	// Each value set is accepted by the API server, then removed again: its
 	// webhook configuration points at a Service without pods, and with
@@ -377,12 +390,19 @@ func (k *cluster) runAndUninstall(t *testing.T, ctx context.Context, m manifest,
 		list := &kubecorsv1alpha1.CorsPolicyList{}
 		return k.c.List(ctx, list) == nil && len(list.Items) == 0
 	})
-	ing := &networkingv1.Ingress{}
-	if err := k.c.Get(ctx, client.ObjectKey{Namespace: appNamespace, Name: sampleName}, ing); err != nil {
-		t.Fatal(err)
-	}
-	if diff := diffMaps(original, ing.Annotations); diff != "" {
-		t.Errorf("the Ingress's annotations were not restored: %s", diff)
+	// The Middleware kubecors created is owned by its policy; the garbage
+	// collector of kube-controller-manager, which envtest does not run,
+	// deletes it in a cluster.
+	for name, annotations := range original {
+		ing := &networkingv1.Ingress{}
+		if err := k.c.Get(ctx, client.ObjectKey{Namespace: appNamespace, Name: name}, ing); err != nil {
+			t.Fatal(err)
+		}
+		if diff := diffMaps(annotations, ing.Annotations); diff != "" {
+			t.Errorf("the annotations of Ingress %s were not restored: %s", name, diff)
+		}
+		// Step 2 is the caller's: delete the installation.
+		defer func() { _ = k.c.Delete(ctx, ing) }()
 	}
 	stop()
 	if raw, err := os.ReadFile(log); err != nil {
@@ -391,10 +411,6 @@ func (k *cluster) runAndUninstall(t *testing.T, ctx context.Context, m manifest,
 		t.Errorf("the manager was refused something the installed RBAC should allow; its log:\n%s", raw)
 	} else if testing.Verbose() {
 		t.Logf("manager log: %d lines, no request forbidden", strings.Count(string(raw), "\n"))
-	}
-	// Step 2 is the caller's: delete the installation.
-	if err := k.c.Delete(ctx, ing); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -600,11 +616,13 @@ func (k *cluster) checkMetricsAuth(t *testing.T, ctx context.Context, namespace 
 	}
 }
 
-// createSample creates the IngressClass, the Ingress (with an annotation of
-// its own) and the CorsPolicy of config/samples in namespace shop, waits
-// until the policy is programmed, and returns the Ingress's annotations as
-// they were before kubecors wrote any.
-func (k *cluster) createSample(t *testing.T, ctx context.Context) map[string]string {
+// createSample creates, in namespace shop, the IngressClass, Ingress and
+// CorsPolicy of config/samples (ingress-nginx), and a second target of
+// another data plane: an Ingress of a Traefik class with a middleware of its
+// own, under a copy of the policy. Both Ingresses carry annotations of their
+// own. It waits until both policies are programmed and returns each
+// Ingress's annotations as they were before kubecors wrote any.
+func (k *cluster) createSample(t *testing.T, ctx context.Context) map[string]map[string]string {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(repoRoot, "config", "samples", "networking_v1_ingress.yaml"))
 	if err != nil {
@@ -614,10 +632,31 @@ func (k *cluster) createSample(t *testing.T, ctx context.Context) map[string]str
 	if err := k.c.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
+	original := map[string]map[string]string{
+		sampleName:  {ownAnnotation: "team-shop"},
+		traefikName: {ownAnnotation: "team-web", traefikMiddlewares: "shop-auth@kubernetescrd"},
+	}
 	for _, u := range decode(t, raw) {
 		if u.GetKind() == "Ingress" {
 			u.SetNamespace(appNamespace)
-			u.SetAnnotations(map[string]string{ownAnnotation: "team-shop"})
+			u.SetAnnotations(original[sampleName])
+		}
+		if err := k.apply(ctx, manifest{u}, false); err != nil {
+			t.Fatal(err)
+		}
+		// The Traefik class and Ingress are the ingress-nginx ones renamed.
+		switch u.GetKind() {
+		case "IngressClass":
+			u.SetName("traefik")
+			if err := unstructured.SetNestedField(u.Object, "traefik.io/ingress-controller", "spec", "controller"); err != nil {
+				t.Fatal(err)
+			}
+		case "Ingress":
+			u.SetName(traefikName)
+			u.SetAnnotations(original[traefikName])
+			if err := unstructured.SetNestedField(u.Object, "traefik", "spec", "ingressClassName"); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if err := k.apply(ctx, manifest{u}, false); err != nil {
 			t.Fatal(err)
@@ -632,18 +671,28 @@ func (k *cluster) createSample(t *testing.T, ctx context.Context) map[string]str
 		t.Fatal(err)
 	}
 	policy.Namespace = appNamespace
-	if err := k.c.Create(ctx, policy); err != nil {
-		t.Fatalf("creating the sample CorsPolicy: %v", err)
+	web := policy.DeepCopy()
+	web.Name, web.Spec.TargetRefs[0].Name = traefikName, traefikName
+	for _, p := range []*kubecorsv1alpha1.CorsPolicy{policy, web} {
+		if err := k.c.Create(ctx, p); err != nil {
+			t.Fatalf("creating CorsPolicy %s: %v", p.Name, err)
+		}
 	}
-	eventually(t, 30*time.Second, "the sample CorsPolicy is Programmed and the Ingress carries the CORS annotations", func() bool {
-		p := &kubecorsv1alpha1.CorsPolicy{}
-		ing := &networkingv1.Ingress{}
-		return k.c.Get(ctx, client.ObjectKeyFromObject(policy), p) == nil &&
-			meta.IsStatusConditionTrue(p.Status.Conditions, kubecorsv1alpha1.ConditionProgrammed) &&
-			k.c.Get(ctx, client.ObjectKey{Namespace: appNamespace, Name: sampleName}, ing) == nil &&
-			ing.Annotations[corsAnnotation] != ""
-	})
-	return map[string]string{ownAnnotation: "team-shop"}
+	programmed := func(name, annotation, want string) func() bool {
+		return func() bool {
+			p := &kubecorsv1alpha1.CorsPolicy{}
+			ing := &networkingv1.Ingress{}
+			return k.c.Get(ctx, client.ObjectKey{Namespace: appNamespace, Name: name}, p) == nil &&
+				meta.IsStatusConditionTrue(p.Status.Conditions, kubecorsv1alpha1.ConditionProgrammed) &&
+				k.c.Get(ctx, client.ObjectKey{Namespace: appNamespace, Name: name}, ing) == nil &&
+				strings.Contains(ing.Annotations[annotation], want)
+		}
+	}
+	eventually(t, 30*time.Second, "the sample CorsPolicy is Programmed and its Ingress carries the ingress-nginx CORS annotations",
+		programmed(sampleName, corsAnnotation, "https://app.example.com"))
+	eventually(t, 30*time.Second, "the Traefik CorsPolicy is Programmed and its Ingress lists kubecors's Middleware after its own",
+		programmed(traefikName, traefikMiddlewares, "shop-auth@kubernetescrd,"+appNamespace+"-kubecors-"))
+	return original
 }
 
 // checkWebhookRejects creates a policy that only the webhook rejects (CEL
