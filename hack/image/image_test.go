@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"debug/buildinfo"
 	"debug/elf"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -339,5 +340,44 @@ func TestBuiltImage(t *testing.T) {
 			}
 		}
 		t.Logf("%s: %d layers, base %q, manager %.1f MiB", platform, len(layers), base, float64(len(binary))/(1<<20))
+	}
+}
+
+// TestSBOM writes the SBOM of this test binary, which is a Go binary with
+// build information like the manager, and reads it back.
+func TestSBOM(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "sbom.spdx.json")
+	if err := WriteSBOM(out, self, "example.com/kubecors:test", time.Unix(0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc spdxDocument
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.SPDXVersion != "SPDX-2.3" || doc.Name != "example.com/kubecors:test" || len(doc.Packages) < 3 {
+		t.Fatalf("document %+v", doc)
+	}
+	if doc.Packages[0].Name != "github.com/kubecors/kubecors/hack/image" || len(doc.Packages[0].Checksums) != 1 {
+		t.Errorf("the first package should be the binary's main module with its checksum: %+v", doc.Packages[0])
+	}
+	if !slices.ContainsFunc(doc.Packages, func(p spdxPackage) bool {
+		return len(p.ExternalRefs) == 1 && strings.HasPrefix(p.ExternalRefs[0].Locator, "pkg:golang/github.com/google/go-containerregistry@v")
+	}) {
+		t.Errorf("go-containerregistry is not listed with its purl")
+	}
+	if len(doc.Relationships) != len(doc.Packages) {
+		t.Errorf("%d relationships for %d packages", len(doc.Relationships), len(doc.Packages))
+	}
+	if err := WriteSBOM(out, filepath.Join(t.TempDir(), "missing"), "x", time.Unix(0, 0)); err == nil ||
+		!strings.Contains(err.Error(), "reading the build information of") {
+		t.Errorf("a missing binary: %v", err)
 	}
 }
