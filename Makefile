@@ -86,8 +86,9 @@ vet: ## Run go vet.
 	go vet ./...
 
 .PHONY: lint
-lint: golangci-lint ## Run golangci-lint (config: .golangci.yml).
+lint: golangci-lint ## Run golangci-lint (config: .golangci.yml), on hack/image's own module too.
 	$(GOLANGCI_LINT) run
+	cd hack/image && $(GOLANGCI_LINT) run --config ../../.golangci.yml ./...
 
 .PHONY: test
 test: manifests generate fmt vet envtest ## Run every test, envtest suites included, against a real kube-apiserver and etcd.

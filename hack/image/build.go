@@ -125,6 +125,7 @@ func pullBase(o Options, p v1.Platform) (v1.Image, error) {
 }
 
 func buildPlatform(o Options, p v1.Platform, binaryPath string) (v1.Image, error) {
+	//nolint:gosec // G304: the manager binary make image just built, named on the command line.
 	binary, err := os.ReadFile(binaryPath)
 	if err != nil {
 		return nil, err
@@ -280,8 +281,9 @@ func Describe(w io.Writer, dir string) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "%s  %s\n", tm.Manifests[0].Annotations["org.opencontainers.image.ref.name"], tm.Manifests[0].Digest)
-	fmt.Fprintln(tw, "PLATFORM\tUSER\tENTRYPOINT\tLAYERS\tSIZE\tBASE")
+	// tabwriter keeps the first write error and Flush returns it.
+	_, _ = fmt.Fprintf(tw, "%s  %s\n", tm.Manifests[0].Annotations["org.opencontainers.image.ref.name"], tm.Manifests[0].Digest)
+	_, _ = fmt.Fprintln(tw, "PLATFORM\tUSER\tENTRYPOINT\tLAYERS\tSIZE\tBASE")
 	for _, d := range im.Manifests {
 		img, err := idx.Image(d.Digest)
 		if err != nil {
@@ -311,7 +313,7 @@ func Describe(w io.Writer, dir string) error {
 		if base == "" {
 			base = "scratch"
 		}
-		fmt.Fprintf(tw, "%s/%s\t%s\t%v\t%d\t%.1f MiB\t%s\n", cf.OS, cf.Architecture, cf.Config.User, cf.Config.Entrypoint, len(layers), float64(size)/(1<<20), base)
+		_, _ = fmt.Fprintf(tw, "%s/%s\t%s\t%v\t%d\t%.1f MiB\t%s\n", cf.OS, cf.Architecture, cf.Config.User, cf.Config.Entrypoint, len(layers), float64(size)/(1<<20), base)
 	}
 	return tw.Flush()
 }

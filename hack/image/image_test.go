@@ -40,7 +40,7 @@ func fakeBinaries(t *testing.T) map[string]string {
 	out := map[string]string{}
 	for p := range platforms {
 		path := filepath.Join(t.TempDir(), "manager")
-		if err := os.WriteFile(path, []byte("manager for "+p), 0o755); err != nil {
+		if err := os.WriteFile(path, []byte("manager for "+p), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		out[p] = path
@@ -329,10 +329,10 @@ func TestBuiltImage(t *testing.T) {
 		// version the image is labelled with.
 		if platform == runtime.GOOS+"/"+runtime.GOARCH {
 			path := filepath.Join(t.TempDir(), "manager")
-			if err := os.WriteFile(path, []byte(binary), 0o755); err != nil {
+			if err := os.WriteFile(path, []byte(binary), 0o700); err != nil { //nolint:gosec // G306: it must be executable, by its owner only.
 				t.Fatal(err)
 			}
-			out, err := exec.Command(path, "--version").CombinedOutput()
+			out, err := exec.Command(path, "--version").CombinedOutput() //nolint:gosec // G204: the binary just read from the image.
 			if err != nil || !strings.HasPrefix(string(out), "kubecors "+version+" (commit ") {
 				t.Errorf("/manager --version: %v: %q, want the stamped version %s", err, out, version)
 			} else {

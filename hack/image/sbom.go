@@ -55,6 +55,12 @@ type spdxRelation struct {
 	Related string `json:"relatedSpdxElement"`
 }
 
+// SPDX identifiers and values used more than once.
+const (
+	spdxManagerID   = "SPDXRef-Package-manager"
+	spdxNoAssertion = "NOASSERTION"
+)
+
 // WriteSBOM writes an SPDX 2.3 JSON document listing the Go modules that
 // the binary at path was built from, as the Go toolchain recorded them.
 func WriteSBOM(out, path, ref string, created time.Time) error {
@@ -62,6 +68,7 @@ func WriteSBOM(out, path, ref string, created time.Time) error {
 	if err != nil {
 		return fmt.Errorf("reading the build information of %s: %w", path, err)
 	}
+	//nolint:gosec // G304: the manager binary make image just built, named on the command line.
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return err
@@ -77,29 +84,29 @@ func WriteSBOM(out, path, ref string, created time.Time) error {
 		CreationInfo:      spdxCreation{Created: created.UTC().Format(time.RFC3339), Creators: []string{"Tool: kubecors-hack-image", "Tool: " + info.GoVersion}},
 	}
 	doc.Packages = append(doc.Packages, spdxPackage{
-		Name: info.Main.Path, SPDXID: "SPDXRef-Package-manager", VersionInfo: info.Main.Version,
-		DownloadLocation: "NOASSERTION", Checksums: []spdxSum{{"SHA256", hex.EncodeToString(sum[:])}},
+		Name: info.Main.Path, SPDXID: spdxManagerID, VersionInfo: info.Main.Version,
+		DownloadLocation: spdxNoAssertion, Checksums: []spdxSum{{"SHA256", hex.EncodeToString(sum[:])}},
 	})
-	doc.Relationships = append(doc.Relationships, spdxRelation{"SPDXRef-DOCUMENT", "DESCRIBES", "SPDXRef-Package-manager"})
+	doc.Relationships = append(doc.Relationships, spdxRelation{"SPDXRef-DOCUMENT", "DESCRIBES", spdxManagerID})
 	for i, dep := range info.Deps {
 		if dep.Replace != nil {
 			dep = dep.Replace
 		}
 		id := fmt.Sprintf("SPDXRef-Package-%d", i)
 		doc.Packages = append(doc.Packages, spdxPackage{
-			Name: dep.Path, SPDXID: id, VersionInfo: dep.Version, DownloadLocation: "NOASSERTION",
+			Name: dep.Path, SPDXID: id, VersionInfo: dep.Version, DownloadLocation: spdxNoAssertion,
 			ExternalRefs: []spdxExtRef{purl(dep.Path, dep.Version)},
 		})
-		doc.Relationships = append(doc.Relationships, spdxRelation{"SPDXRef-Package-manager", "DEPENDS_ON", id})
+		doc.Relationships = append(doc.Relationships, spdxRelation{spdxManagerID, "DEPENDS_ON", id})
 	}
 	doc.Packages = append(doc.Packages, spdxPackage{
 		Name: "stdlib", SPDXID: "SPDXRef-Package-stdlib", VersionInfo: strings.TrimPrefix(info.GoVersion, "go"),
-		DownloadLocation: "NOASSERTION", ExternalRefs: []spdxExtRef{purl("stdlib", strings.TrimPrefix(info.GoVersion, "go"))},
+		DownloadLocation: spdxNoAssertion, ExternalRefs: []spdxExtRef{purl("stdlib", strings.TrimPrefix(info.GoVersion, "go"))},
 	})
-	doc.Relationships = append(doc.Relationships, spdxRelation{"SPDXRef-Package-manager", "DEPENDS_ON", "SPDXRef-Package-stdlib"})
+	doc.Relationships = append(doc.Relationships, spdxRelation{spdxManagerID, "DEPENDS_ON", "SPDXRef-Package-stdlib"})
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(out, append(b, '\n'), 0o644)
+	return os.WriteFile(out, append(b, '\n'), 0o600)
 }
