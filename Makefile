@@ -8,8 +8,38 @@ FUZZTIME ?= 20s
 LOCALBIN ?= $(shell pwd)/bin
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint
+KUSTOMIZE ?= $(LOCALBIN)/kustomize
+HELM ?= $(LOCALBIN)/helm
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 GOLANGCI_LINT_VERSION ?= v2.15.0
+# v5.8.3 needs Go 1.27.
+KUSTOMIZE_VERSION ?= v5.8.2
+HELM_VERSION ?= v4.3.2
+
+# What release builds stamp into the binaries (internal/version). DATE is
+# the commit's time, not the clock's, so that rebuilding a commit gives the
+# same bytes.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
+COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+DATE ?= $(shell git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo unknown)
+LDFLAGS ?= -s -w \
+	-X github.com/kubecors/kubecors/internal/version.Version=$(VERSION) \
+	-X github.com/kubecors/kubecors/internal/version.Commit=$(COMMIT) \
+	-X github.com/kubecors/kubecors/internal/version.Date=$(DATE)
+# Static, reproducible release binaries.
+GO_RELEASE_BUILD = CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)"
+
+# The manager image: name, tag, platforms and base (see `make image`).
+IMAGE_REPO ?= ghcr.io/kubecors/kubecors
+IMAGE_TAG ?= $(VERSION)
+IMG ?= $(IMAGE_REPO):$(IMAGE_TAG)
+IMAGE_PLATFORMS ?= linux/amd64 linux/arm64
+BASE_IMAGE ?= gcr.io/distroless/static:nonroot
+# What to do when BASE_IMAGE cannot be pulled: "scratch" builds from an
+# empty base (a static binary needs nothing else), "fail" stops.
+BASE_IMAGE_FALLBACK ?= scratch
+# The kubectl-cors release archives (`make release`).
+RELEASE_PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
 
 # Fuzz targets: package and function, run for FUZZTIME each by `make fuzz`.
 FUZZ_TARGETS ?= \
@@ -35,6 +65,8 @@ help: ## Show this help.
 .PHONY: manifests
 manifests: controller-gen ## Generate CRDs, RBAC and the webhook configuration from the markers.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd webhook paths="./..." output:crd:artifacts:config=config/crd/bases
+	@# The Helm chart installs the same CRDs from its crds/ directory.
+	rm -f charts/kubecors/crds/*.yaml && cp config/crd/bases/*.yaml charts/kubecors/crds/
 
 .PHONY: generate
 generate: controller-gen ## Generate the DeepCopy methods.
@@ -42,8 +74,8 @@ generate: controller-gen ## Generate the DeepCopy methods.
 
 .PHONY: verify-generated
 verify-generated: generate manifests ## Fail when committed generated files are stale.
-	@git diff --exit-code -- api config || { echo "generated files are stale: run 'make generate manifests' and commit the result" >&2; exit 1; }
-	@test -z "$$(git status --porcelain -- api config)" || { git status --porcelain -- api config >&2; echo "untracked generated files: commit them" >&2; exit 1; }
+	@git diff --exit-code -- api config charts/kubecors/crds || { echo "generated files are stale: run 'make generate manifests' and commit the result" >&2; exit 1; }
+	@test -z "$$(git status --porcelain -- api config charts/kubecors/crds)" || { git status --porcelain -- api config charts/kubecors/crds >&2; echo "untracked generated files: commit them" >&2; exit 1; }
 
 .PHONY: fmt
 fmt: ## Run go fmt.
@@ -54,8 +86,9 @@ vet: ## Run go vet.
 	go vet ./...
 
 .PHONY: lint
-lint: golangci-lint ## Run golangci-lint (config: .golangci.yml).
+lint: golangci-lint ## Run golangci-lint (config: .golangci.yml), on hack/image's own module too.
 	$(GOLANGCI_LINT) run
+	cd hack/image && $(GOLANGCI_LINT) run --config ../../.golangci.yml ./...
 
 .PHONY: test
 test: manifests generate fmt vet envtest ## Run every test, envtest suites included, against a real kube-apiserver and etcd.
@@ -82,6 +115,53 @@ demo: envtest ## Run the operator on a local control plane with the samples (Ctr
 	go build -o $(LOCALBIN)/kubectl-cors ./cmd/kubectl-cors
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go run ./hack/demo $(DEMO_ARGS)
 
+##@ Install and release
+
+.PHONY: image
+image: ## Build the manager image (IMG, IMAGE_PLATFORMS, BASE_IMAGE) into the OCI layout dist/image, without a Docker daemon.
+	@for p in $(IMAGE_PLATFORMS); do \
+		echo "go build manager for $$p"; \
+		GOOS=$${p%/*} GOARCH=$${p#*/} $(GO_RELEASE_BUILD) -o dist/image-bin/$${p%/*}_$${p#*/}/manager ./cmd || exit 1; \
+	done
+	cd hack/image && go run . build --ref $(IMG) --base "$(BASE_IMAGE)" --base-fallback $(BASE_IMAGE_FALLBACK) \
+		--version $(VERSION) --revision $(COMMIT) $(if $(filter unknown,$(DATE)),,--created $(DATE)) \
+		--out ../../dist/image --sbom ../../dist/image.spdx.json \
+		$(foreach p,$(IMAGE_PLATFORMS),--binary $(p)=../../dist/image-bin/$(subst /,_,$(p))/manager)
+
+.PHONY: test-image
+test-image: ## Test the image builder (fallback to scratch included) and read dist/image back: platforms, user, entrypoint, layers, static binaries.
+	cd hack/image && IMAGE_LAYOUT=../../dist/image IMAGE_PLATFORMS="$(IMAGE_PLATFORMS)" go test ./... -count=1 -v -run . | grep -E '^(---|ok|FAIL|\s+image_test)'
+
+.PHONY: release
+release: ## Cross-compile kubectl-cors for RELEASE_PLATFORMS, write the archives and checksums.txt to dist/ and the krew manifest to plugins/cors.yaml (VERSION=vX.Y.Z).
+	@for p in $(RELEASE_PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; ext=; [ "$$os" = windows ] && ext=.exe; \
+		echo "go build kubectl-cors for $$p"; \
+		GOOS=$$os GOARCH=$$arch $(GO_RELEASE_BUILD) -o dist/release-bin/$${os}_$${arch}/kubectl-cors$$ext ./cmd/kubectl-cors || exit 1; \
+	done
+	go run ./hack/release --version $(VERSION) --platforms "$(RELEASE_PLATFORMS)" --modified $(DATE) \
+		--bin-dir dist/release-bin --out dist --krew plugins/cors.yaml
+	@ls -l dist/kubectl-cors_* dist/release-bin/*/kubectl-cors* | awk '{print $$5, $$9}'
+
+.PHONY: build-installer
+build-installer: manifests kustomize ## Write dist/install.yaml, config/default in one file for `kubectl apply -f` (image: IMG).
+	mkdir -p dist
+	rm -rf dist/.kustomize && mkdir -p dist/.kustomize && cp -r config dist/.kustomize/
+	cd dist/.kustomize/config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
+	$(KUSTOMIZE) build dist/.kustomize/config/default > dist/install.yaml
+	rm -rf dist/.kustomize
+	@echo "wrote dist/install.yaml (image $(IMG))"
+
+.PHONY: helm-lint
+helm-lint: helm ## Lint the Helm chart (charts/kubecors) strictly, with every value set test/install renders.
+	$(HELM) lint --strict charts/kubecors
+	@for f in test/install/testdata/values/*.yaml; do $(HELM) lint --strict charts/kubecors -f "$$f" >/dev/null || exit 1; echo "lint ok with $$f"; done
+
+.PHONY: test-install
+test-install: envtest kustomize helm ## Apply the Helm chart and the kustomize output to a local control plane, run the manager with the installed RBAC, uninstall.
+	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" KUSTOMIZE="$(KUSTOMIZE)" HELM="$(HELM)" \
+		go test -tags install ./test/install/ -v -count=1 -timeout 15m
+
 ##@ Dependencies
 
 $(LOCALBIN):
@@ -95,6 +175,16 @@ envtest: ## Download, or else build from the Go module proxy, kube-apiserver, et
 controller-gen: $(CONTROLLER_GEN) ## Install controller-gen into bin/.
 $(CONTROLLER_GEN): | $(LOCALBIN)
 	GOBIN=$(LOCALBIN) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)
+
+.PHONY: kustomize
+kustomize: $(KUSTOMIZE) ## Install kustomize into bin/.
+$(KUSTOMIZE): | $(LOCALBIN)
+	GOBIN=$(LOCALBIN) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+
+.PHONY: helm
+helm: $(HELM) ## Install helm into bin/.
+$(HELM): | $(LOCALBIN)
+	GOBIN=$(LOCALBIN) go install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
 
 .PHONY: golangci-lint
 golangci-lint: $(GOLANGCI_LINT) ## Install golangci-lint into bin/.

@@ -27,8 +27,10 @@ import (
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/controllers"
 	"github.com/kubecors/kubecors/internal/dataplanes/registry"
+	"github.com/kubecors/kubecors/internal/version"
 	webhookv1alpha1 "github.com/kubecors/kubecors/internal/webhook/v1alpha1"
 	"github.com/kubecors/kubecors/internal/webhookcerts"
+	// +kubebuilder:scaffold:imports
 )
 
 var (
@@ -40,6 +42,7 @@ func init() {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(kubecorsv1alpha1.AddToScheme(scheme))
 	utilruntime.Must(gatewayv1.Install(scheme))
+	// +kubebuilder:scaffold:scheme
 }
 
 // options are the manager's command-line flags.
@@ -65,6 +68,8 @@ type options struct {
 	kubeAPIQPS              float64
 	kubeAPIBurst            int
 	pprofAddr               string
+	showVersion             bool
+	watchNamespaces         stringList
 }
 
 // stringList is a repeatable string flag.
@@ -117,6 +122,9 @@ func parseFlags() options {
 		"Client-side burst above --kube-api-qps; 0 is client-go's default when a QPS is set.")
 	flag.StringVar(&o.pprofAddr, "pprof-bind-address", "",
 		`The address the Go profiler (/debug/pprof) binds to, e.g. "localhost:6060"; empty turns it off.`)
+	flag.Var(&o.watchNamespaces, "watch-namespace",
+		"Reconcile CorsPolicies and their targets in this namespace only (repeatable; default: every namespace).")
+	flag.BoolVar(&o.showVersion, "version", false, "Print the version and exit.")
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -125,7 +133,12 @@ func parseFlags() options {
 }
 
 func main() {
-	if err := run(ctrl.SetupSignalHandler(), parseFlags()); err != nil {
+	o := parseFlags()
+	if o.showVersion {
+		fmt.Println("kubecors", version.Get())
+		return
+	}
+	if err := run(ctrl.SetupSignalHandler(), o); err != nil {
 		setupLog.Error(err, "Manager failed")
 		os.Exit(1)
 	}
@@ -141,18 +154,31 @@ func run(ctx context.Context, o options) error {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 	webhooksEnabled := os.Getenv("ENABLE_WEBHOOKS") != "false"
+	cacheOpts := cache.Options{DefaultTransform: controllers.CacheTransform()}
+	if len(o.watchNamespaces) > 0 {
+		// Namespaced objects are cached from these namespaces only;
+		// cluster-scoped ones (IngressClasses, ClusterCorsPolicies) still
+		// come from the whole cluster.
+		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range o.watchNamespaces {
+			cacheOpts.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
 	cfg := ctrl.GetConfigOrDie()
 	if o.kubeAPIQPS > 0 {
 		cfg.QPS, cfg.Burst = float32(o.kubeAPIQPS), o.kubeAPIBurst
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
-		Cache:                  cache.Options{DefaultTransform: controllers.CacheTransform()},
+		Cache:                  cacheOpts,
 		PprofBindAddress:       o.pprofAddr,
 		Metrics:                metricsOpts,
 		HealthProbeBindAddress: o.probeAddr,
 		LeaderElection:         o.enableLeaderElection,
 		LeaderElectionID:       "kubecors.kubecors.io",
+		// In a pod this is the pod's namespace either way; outside a
+		// cluster (--kubeconfig) controller-runtime cannot find it alone.
+		LeaderElectionNamespace: o.namespace,
 		WebhookServer: webhook.NewServer(webhook.Options{
 			Host: o.webhookHost, Port: o.webhookPort, CertDir: o.webhookCertDir, TLSOpts: tlsOpts,
 		}),
@@ -213,6 +239,9 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	controllers.RegisterMetrics(mgr.GetClient())
+	// `kubebuilder create api|webhook` inserts the setup of new controllers
+	// and webhooks here.
+	// +kubebuilder:scaffold:builder
 
 	webhookErr := make(chan error, 1)
 	if webhooksEnabled {
@@ -246,7 +275,7 @@ func run(ctx context.Context, o options) error {
 		case <-ctx.Done():
 		}
 	}()
-	setupLog.Info("Starting manager")
+	setupLog.Info("Starting manager", "version", version.Get().Version)
 	return mgr.Start(ctx)
 }
 

@@ -17,6 +17,10 @@ var (
 	// GroupVersion is the group and version of every type in this package.
 	GroupVersion = schema.GroupVersion{Group: "kubecors.io", Version: "v1alpha1"}
 
+	// SchemeGroupVersion is GroupVersion under the name client-go's
+	// conventions use, and with them the types kubebuilder scaffolds.
+	SchemeGroupVersion = GroupVersion
+
 	// SchemeBuilder registers the types of this package with a runtime.Scheme.
 	SchemeBuilder = runtime.NewSchemeBuilder(addKnownTypes)
 
