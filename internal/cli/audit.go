@@ -237,10 +237,14 @@ func scanCluster(ctx context.Context, s *clusterSession, namespace string) (*aud
 	if err := s.client.List(ctx, policies, client.InNamespace(namespace)); err != nil && !meta.IsNoMatchError(err) {
 		return nil, fmt.Errorf("cannot list CorsPolicies: %w", err)
 	}
-	middlewares, traefikServed, err := s.listUnstructured(ctx, middlewareListGVK, "")
-	if err != nil {
-		if middlewares, traefikServed, err = s.listUnstructured(ctx, middlewareListGVK, namespace); err != nil {
-			return nil, fmt.Errorf("cannot list Traefik Middlewares: %w", err)
+	// The objects each data plane's Ingress configuration lives in, and
+	// whether the cluster serves their kind at all.
+	objects := map[string][]unstructured.Unstructured{}
+	served := map[string]bool{}
+	var err error
+	for _, plane := range registry.All() {
+		if objects[plane.Name], served[plane.Name], err = s.objectsOf(ctx, plane, namespace); err != nil {
+			return nil, err
 		}
 	}
 	routes, gatewayServed, err := s.listUnstructured(ctx, httpRouteListGVK, namespace)
@@ -252,12 +256,12 @@ func scanCluster(ctx context.Context, s *clusterSession, namespace string) (*aud
 	}
 	r.scanned[kubecorsv1alpha1.KindIngress] = len(ingresses.Items)
 	for i := range ingresses.Items {
-		r.auditIngress(&ingresses.Items[i], classes.Items, middlewares, traefikServed)
+		r.auditIngress(&ingresses.Items[i], classes.Items, objects, served)
 	}
 	if gatewayServed {
 		r.scanned[gatewayapi.HTTPRouteKind] = len(routes)
 		for i := range routes {
-			r.auditRoute(&routes[i], middlewares)
+			r.auditRoute(&routes[i], objects[traefik.Name])
 		}
 	} else {
 		r.notes = append(r.notes, "the cluster does not serve Gateway API HTTPRoutes; none were scanned")
@@ -269,7 +273,8 @@ func scanCluster(ctx context.Context, s *clusterSession, namespace string) (*aud
 
 // auditIngress audits the configuration of every data plane that may serve
 // an Ingress: the detected one, or each whose annotations it carries.
-func (r *auditResult) auditIngress(ing *networkingv1.Ingress, classes []networkingv1.IngressClass, middlewares []unstructured.Unstructured, traefikServed bool) {
+func (r *auditResult) auditIngress(ing *networkingv1.Ingress, classes []networkingv1.IngressClass,
+	objects map[string][]unstructured.Unstructured, served map[string]bool) {
 	obj := auditObject{APIVersion: ingressAPIVersion, Kind: kubecorsv1alpha1.KindIngress, Namespace: ing.Namespace, Name: ing.Name}
 	managedBy := ""
 	if p := ing.Annotations[policyAnnotation]; p != "" {
@@ -294,15 +299,14 @@ func (r *auditResult) auditIngress(ing *networkingv1.Ingress, classes []networki
 		switch {
 		case plane.ReadAnnotations != nil:
 			model = plane.ReadAnnotations(ing.Annotations)
-		case dp == traefik.Name:
-			if !traefikServed {
+		case plane.ReadIngressObjects != nil:
+			if !served[dp] {
 				continue
 			}
-			chain, _ := middlewareChain(ing.Annotations[traefik.MiddlewaresAnnotation], middlewares)
 			var err error
-			if model, err = traefik.ParseTraefik(chain); err != nil {
+			if model, _, _, err = plane.ReadIngressObjects(objectRef(ing.Namespace, ing.Name), ing.Annotations, objects[dp]); err != nil {
 				r.Findings = append(r.Findings, auditFinding{RuleID: ruleSilentFallback.ID, Rule: ruleSilentFallback.Name, Severity: severityLow,
-					Object: obj, DataPlane: dp, Key: traefik.MiddlewaresAnnotation, ManagedBy: managedBy, Message: err.Error()})
+					Object: obj, DataPlane: dp, Key: strings.Join(plane.AnnotationKeys, ","), ManagedBy: managedBy, Message: err.Error()})
 				continue
 			}
 		default:

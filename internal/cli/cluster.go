@@ -15,6 +15,7 @@ import (
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/internal/clusterpolicy"
+	"github.com/kubecors/kubecors/internal/dataplanes"
 	"github.com/kubecors/kubecors/internal/dataplanes/gatewayapi"
 	"github.com/kubecors/kubecors/internal/dataplanes/traefik"
 	"github.com/kubecors/kubecors/internal/resolve"
@@ -76,26 +77,20 @@ func (s *clusterSession) listUnstructured(ctx context.Context, gvk schema.GroupV
 	return list.Items, true, nil
 }
 
-// middlewareChain resolves an Ingress's router.middlewares entries to
-// Middleware objects. Entries of other providers are left out with a note.
-func middlewareChain(annotation string, middlewares []unstructured.Unstructured) ([]traefik.Middleware, []string) {
-	var chain []traefik.Middleware
-	var notes []string
-	for _, ref := range traefik.ParseMiddlewareRefs(annotation) {
-		if !ref.CRD {
-			notes = append(notes, fmt.Sprintf("middleware %q comes from another Traefik provider and cannot be read from the cluster; it is left out", ref.Ref))
-			continue
-		}
-		entry := traefik.Middleware{Ref: ref.Ref}
-		for i := range middlewares {
-			if ref.Matches(middlewares[i].GetNamespace(), middlewares[i].GetName()) {
-				entry.Object = &middlewares[i]
-				break
-			}
-		}
-		chain = append(chain, entry)
+// objectsOf lists the objects an Ingress's configuration lives in on a
+// data plane (its ObjectsKind) in every namespace, or, when that is
+// forbidden, in namespace, where they usually are; served is false when the
+// cluster does not serve the kind.
+func (s *clusterSession) objectsOf(ctx context.Context, plane dataplanes.DataPlane, namespace string) (objects []unstructured.Unstructured, served bool, err error) {
+	if plane.ObjectsKind.Empty() {
+		return nil, false, nil
 	}
-	return chain, notes
+	if objects, served, err = s.listUnstructured(ctx, plane.ObjectsKind, ""); err != nil {
+		if objects, served, err = s.listUnstructured(ctx, plane.ObjectsKind, namespace); err != nil {
+			return nil, false, fmt.Errorf("cannot list %s: %w", plane.ObjectsKind.Kind, err)
+		}
+	}
+	return objects, served, nil
 }
 
 // policies lists the CorsPolicies of a namespace; a cluster without the

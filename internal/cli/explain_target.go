@@ -199,18 +199,13 @@ func (o *explainOptions) ingressTarget(ctx context.Context, s *clusterSession, n
 	}
 	t := &explainTarget{Ref: "Ingress " + objectRef(ing.Namespace, ing.Name), Kind: kubecorsv1alpha1.KindIngress, Namespace: ing.Namespace,
 		Name: ing.Name, Detection: detection.How}
-	var middlewares []unstructured.Unstructured
-	if detection.DataPlane == traefik.Name {
-		var err error
-		if middlewares, _, err = s.listUnstructured(ctx, middlewareListGVK, ""); err != nil {
-			// Reading every namespace may be forbidden; the Ingress's own
-			// namespace is where Middlewares usually are.
-			if middlewares, _, err = s.listUnstructured(ctx, middlewareListGVK, ing.Namespace); err != nil {
-				return nil, fmt.Errorf("cannot list Traefik Middlewares: %w", err)
-			}
+	var objects []unstructured.Unstructured
+	if plane, ok := registry.Lookup(detection.DataPlane); ok {
+		if objects, _, err = s.objectsOf(ctx, plane, ing.Namespace); err != nil {
+			return nil, err
 		}
 	}
-	model, notes, fixer, err := ingressModel(ing, detection.DataPlane, middlewares)
+	model, notes, fixer, err := ingressModel(ing, detection.DataPlane, objects)
 	if err != nil {
 		return nil, err
 	}
@@ -232,27 +227,25 @@ func (o *explainOptions) ingressTarget(ctx context.Context, s *clusterSession, n
 
 // ingressModel models an Ingress on a data plane, with notes and the
 // fixer for hand-written configuration.
-func ingressModel(ing *networkingv1.Ingress, dp string, middlewares []unstructured.Unstructured) (dataplanes.Model, []string, dataplanes.Fixer, error) {
+func ingressModel(ing *networkingv1.Ingress, dp string, objects []unstructured.Unstructured) (dataplanes.Model, []string, dataplanes.Fixer, error) {
 	ref := objectRef(ing.Namespace, ing.Name)
 	var notes []string
 	if foreign := registry.ForeignCORSAnnotations(ing.Annotations, dp); len(foreign) > 0 && dp != "" {
 		notes = append(notes, fmt.Sprintf("%s has no effect: the Ingress is served by %s, which ignores these annotations",
 			strings.Join(foreign, ", "), dp))
 	}
-	if plane, ok := registry.Lookup(dp); ok && plane.ReadAnnotations != nil {
+	plane, ok := registry.Lookup(dp)
+	switch {
+	case ok && plane.ReadAnnotations != nil:
 		model := plane.ReadAnnotations(ing.Annotations)
 		return model, notes, plane.NewAnnotationFixer(ref, model.Effective()), nil
-	}
-	switch dp {
-	case traefik.Name:
-		chain, chainNotes := middlewareChain(ing.Annotations[traefik.MiddlewaresAnnotation], middlewares)
-		notes = append(notes, chainNotes...)
-		model, err := traefik.ParseTraefik(chain)
+	case ok && plane.ReadIngressObjects != nil:
+		model, objectNotes, fixer, err := plane.ReadIngressObjects(ref, ing.Annotations, objects)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("ingress %s: %w", ref, err)
 		}
-		return model, notes, traefik.NewFixer(chain, ref), nil
-	case "":
+		return model, append(notes, objectNotes...), fixer, nil
+	case dp == "":
 		return dataplanes.NoCORS("unknown", "no data plane could be told for the Ingress"), notes, nil, nil
 	}
 	return nil, nil, nil, fmt.Errorf("data plane %q cannot serve an Ingress", dp)

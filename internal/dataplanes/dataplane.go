@@ -2,6 +2,7 @@ package dataplanes
 
 import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/kubecors/kubecors/internal/corscheck"
@@ -57,6 +58,16 @@ type DataPlane struct {
 	// does (its defaults and silent fall-backs included); nil when its
 	// configuration lives in other objects (Traefik's Middlewares).
 	ReadAnnotations func(annotations map[string]string) Model
+	// ObjectsKind is the list kind of the objects an Ingress's
+	// configuration lives in on this data plane (Traefik's MiddlewareList),
+	// which kubectl cors reads from the cluster; empty when the
+	// annotations say it all.
+	ObjectsKind schema.GroupVersionKind
+	// ReadIngressObjects reads an Ingress's configuration from its
+	// annotations and the objects of ObjectsKind, the way the data plane
+	// does; it returns notes on what it could not read and the fixer for
+	// kubectl cors explain. nil when ReadAnnotations serves.
+	ReadIngressObjects func(ingress string, annotations map[string]string, objects []unstructured.Unstructured) (Model, []string, Fixer, error)
 	// NewAnnotationFixer returns the fixer for an Ingress configured by
 	// these annotations, for kubectl cors explain; nil when ReadAnnotations
 	// is.

@@ -8,6 +8,11 @@
 package traefik
 
 import (
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
 	"github.com/kubecors/kubecors/internal/dataplanes"
 )
 
@@ -35,6 +40,8 @@ func DataPlane() dataplanes.DataPlane {
 		Rendered:           dataplanes.RenderedIngress(renderer{}, read),
 		AnnotationKeys:     []string{MiddlewaresAnnotation},
 		SharedList:         &MiddlewareList,
+		ObjectsKind:        schema.GroupVersionKind{Group: Group, Version: Version, Kind: Kind + "List"},
+		ReadIngressObjects: readIngressObjects,
 		RenderRoute: func(p dataplanes.Policy, namespace string) dataplanes.RouteConfig {
 			c := RenderHTTPRouteMiddleware(p, namespace)
 			return dataplanes.RouteConfig{Filter: c.RouteFilter(), Object: c.Middleware, Narrowed: c.Narrowed}
@@ -58,4 +65,37 @@ func readIngressConfig(c dataplanes.IngressConfig) (dataplanes.Model, error) {
 		chain = append(chain, Middleware{Ref: c.ListEntries[min(i, len(c.ListEntries)-1)], Object: obj})
 	}
 	return ParseTraefik(chain)
+}
+
+// readIngressObjects reads the Middlewares an Ingress's router.middlewares
+// list names, among the Middlewares of the cluster.
+func readIngressObjects(ingress string, annotations map[string]string, middlewares []unstructured.Unstructured) (dataplanes.Model, []string, dataplanes.Fixer, error) {
+	chain, notes := ChainFromAnnotation(annotations[MiddlewaresAnnotation], middlewares)
+	model, err := ParseTraefik(chain)
+	if err != nil {
+		return nil, notes, nil, err
+	}
+	return model, notes, NewFixer(chain, ingress), nil
+}
+
+// ChainFromAnnotation resolves an Ingress's router.middlewares entries to
+// Middleware objects. Entries of other providers are left out with a note.
+func ChainFromAnnotation(annotation string, middlewares []unstructured.Unstructured) ([]Middleware, []string) {
+	var chain []Middleware
+	var notes []string
+	for _, ref := range ParseMiddlewareRefs(annotation) {
+		if !ref.CRD {
+			notes = append(notes, fmt.Sprintf("middleware %q comes from another Traefik provider and cannot be read from the cluster; it is left out", ref.Ref))
+			continue
+		}
+		entry := Middleware{Ref: ref.Ref}
+		for i := range middlewares {
+			if ref.Matches(middlewares[i].GetNamespace(), middlewares[i].GetName()) {
+				entry.Object = &middlewares[i]
+				break
+			}
+		}
+		chain = append(chain, entry)
+	}
+	return chain, notes
 }
