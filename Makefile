@@ -82,6 +82,19 @@ demo: envtest ## Run the operator on a local control plane with the samples (Ctr
 	go build -o $(LOCALBIN)/kubectl-cors ./cmd/kubectl-cors
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go run ./hack/demo $(DEMO_ARGS)
 
+##@ Benchmark
+
+# Ingress counts of `make bench`; BENCH_QUICK=1 is the CI mode (about 3 minutes).
+BENCH_SIZES ?= 1000,5000,10000
+BENCH_QUICK ?=
+# Extra flags for hack/bench, e.g. BENCH_ARGS="--baseline" to update bench/BASELINE.md and bench/plots/.
+BENCH_ARGS ?=
+
+.PHONY: bench
+bench: envtest ## Benchmark the operator against a local control plane beside the API server's own write floor; results in bench/results/.
+	go build -o $(LOCALBIN)/manager ./cmd
+	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go run ./hack/bench --sizes=$(BENCH_SIZES) $(if $(BENCH_QUICK),--quick) $(BENCH_ARGS)
+
 ##@ Dependencies
 
 $(LOCALBIN):
