@@ -101,13 +101,26 @@ func startControlPlane(assets, workDir string) (*controlPlane, error) {
 func (cp *controlPlane) stop() error { return cp.env.Stop() }
 
 // requestsByVerb reads kube-apiserver's apiserver_request_total summed by
-// verb: every client's requests, the benchmark's own included.
-func (cp *controlPlane) requestsByVerb(ctx context.Context) (map[string]float64, error) {
+// verb, and the writes summed by "VERB resource[/subresource]": every
+// client's requests, the benchmark's own included.
+func (cp *controlPlane) requestsByVerb(ctx context.Context) (byVerb, writes map[string]float64, err error) {
 	raw, err := cp.clientset.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return sumBy(parseMetrics(string(raw)), "apiserver_request_total", "verb", nil), nil
+	samples := parseMetrics(string(raw))
+	writes = map[string]float64{}
+	for _, s := range samples {
+		if s.name != "apiserver_request_total" || !isWriteMethod(s.labels["verb"]) {
+			continue
+		}
+		key := s.labels["verb"] + " " + s.labels["resource"]
+		if sub := s.labels["subresource"]; sub != "" {
+			key += "/" + sub
+		}
+		writes[key] += s.value
+	}
+	return sumBy(samples, "apiserver_request_total", "verb", nil), writes, nil
 }
 
 // freePort asks the kernel for a free loopback port.

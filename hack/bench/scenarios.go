@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -27,7 +28,10 @@ type resources struct {
 	// kube-apiserver's apiserver_request_total (the benchmark's own
 	// creates, updates and watches included).
 	APIServerRequests map[string]int64 `json:"apiServerRequestsByVerb"`
-	CPUSeconds        float64          `json:"operatorCPUSeconds"`
+	// APIServerWrites breaks the API server's writes down by verb and
+	// resource, so that a write in a steady state can be named.
+	APIServerWrites map[string]int64 `json:"apiServerWritesByResource"`
+	CPUSeconds      float64          `json:"operatorCPUSeconds"`
 	// PeakRSSMiB is the operator's VmHWM at the end of the phase: the peak
 	// resident set since the process started.
 	PeakRSSMiB float64 `json:"operatorPeakRSSMiB"`
@@ -44,12 +48,14 @@ type phase struct {
 	started   time.Time
 	before    usage
 	apiBefore map[string]float64
+	// writesBefore is the API server's writes by verb and resource.
+	writesBefore map[string]float64
 }
 
 func beginPhase(ctx context.Context, cp *controlPlane, op *operator, zero bool) (*phase, error) {
 	p := &phase{cp: cp, op: op, started: time.Now()}
 	var err error
-	if p.apiBefore, err = cp.requestsByVerb(ctx); err != nil {
+	if p.apiBefore, p.writesBefore, err = cp.requestsByVerb(ctx); err != nil {
 		return nil, err
 	}
 	if zero {
@@ -64,12 +70,13 @@ func beginPhase(ctx context.Context, cp *controlPlane, op *operator, zero bool) 
 
 func (p *phase) end(ctx context.Context) resources {
 	after := p.op.read(ctx)
-	apiAfter, _ := p.cp.requestsByVerb(ctx)
+	apiAfter, writesAfter, _ := p.cp.requestsByVerb(ctx)
 	heap, _ := p.op.takePeaks()
 	return resources{
 		WallSeconds:       time.Since(p.started).Seconds(),
 		OperatorRequests:  counterDelta(p.before.requests, after.requests),
 		APIServerRequests: counterDelta(p.apiBefore, apiAfter),
+		APIServerWrites:   counterDelta(p.writesBefore, writesAfter),
 		CPUSeconds:        after.cpuSeconds - p.before.cpuSeconds,
 		PeakRSSMiB:        float64(after.hwmKiB) / 1024,
 		PeakHeapMiB:       heap / (1 << 20),
@@ -145,11 +152,15 @@ type coldResult struct {
 
 // steadyResult is a window after convergence in which nothing changes.
 type steadyResult struct {
-	Kind                string    `json:"kind"`
-	Targets             int       `json:"targets"`
-	WindowSeconds       float64   `json:"windowSeconds"`
-	OperatorWrites      int64     `json:"operatorWrites"`
-	APIServerWrites     int64     `json:"apiServerWrites"`
+	Kind            string  `json:"kind"`
+	Targets         int     `json:"targets"`
+	WindowSeconds   float64 `json:"windowSeconds"`
+	OperatorWrites  int64   `json:"operatorWrites"`
+	APIServerWrites int64   `json:"apiServerWrites"`
+	// ObjectWrites counts the API server's writes to what the operator
+	// configures and reports on (Ingresses, HTTPRoutes, CorsPolicies and
+	// their status), as opposed to Events and the API server's own leases.
+	ObjectWrites        int64     `json:"objectWrites"`
 	ReconcilesPerSecond float64   `json:"reconcilesPerSecond"`
 	Resources           resources `json:"resources"`
 }
@@ -324,6 +335,7 @@ func (s *session) steady(ctx context.Context, n int) (steadyResult, error) {
 	res.OperatorWrites = sumCounts(res.Resources.OperatorRequests, isWriteMethod)
 	res.APIServerWrites = sumCounts(res.Resources.APIServerRequests, isWriteMethod)
 	res.ReconcilesPerSecond = float64(res.Resources.Reconciles) / res.WindowSeconds
+	res.ObjectWrites = sumCounts(res.Resources.APIServerWrites, isObjectWrite)
 	logf("steady state", "kind", s.kind, "targets", n, "operatorWrites", res.OperatorWrites, "apiServerWrites", res.APIServerWrites,
 		"reconcilesPerSecond", res.ReconcilesPerSecond)
 	return res, nil
@@ -490,6 +502,18 @@ func (s *session) churn(ctx context.Context, base int, rate float64, duration ti
 	res.Lag = summarize(s.targets.latencies())
 	logf("churn", "operations", res.Operations, "p99", res.Lag.P99Seconds, "unconverged", res.Unconverged)
 	return res, nil
+}
+
+// isObjectWrite reports whether a "VERB resource[/subresource]" write
+// touched an object the operator configures or reports on.
+func isObjectWrite(key string) bool {
+	_, resource, _ := strings.Cut(key, " ")
+	resource, _, _ = strings.Cut(resource, "/")
+	switch resource {
+	case "ingresses", "httproutes", "corspolicies", "middlewares":
+		return true
+	}
+	return false
 }
 
 func namespaceObject(name string) *corev1.Namespace {

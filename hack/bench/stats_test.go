@@ -79,3 +79,10 @@ func TestCounterDeltaKeepsOnlyWhatMoved(t *testing.T) {
 		t.Errorf("writes = %d, want 6", writes)
 	}
 }
+
+func TestObjectWritesLeaveOutEventsAndLeases(t *testing.T) {
+	writes := map[string]int64{"PATCH events": 9, "PUT leases": 2, "APPLY ingresses": 3, "PATCH corspolicies/status": 1, "PATCH httproutes": 4}
+	if got := sumCounts(writes, isObjectWrite); got != 8 {
+		t.Errorf("object writes = %d, want 8 (ingresses, corspolicies/status, httproutes)", got)
+	}
+}
