@@ -49,6 +49,7 @@ type benchConfig struct {
 	resultsDir      string
 	resultBase      string
 	baseline        bool
+	rerender        string
 }
 
 func main() {
@@ -70,6 +71,7 @@ func main() {
 	flag.DurationVar(&cfg.timeout, "timeout", 20*time.Minute, "how long any convergence may take before the run fails")
 	flag.BoolVar(&cfg.profile, "profile", true, "take a 20 s CPU profile of the operator's cold convergence when it serves pprof")
 	flag.StringVar(&cfg.resultsDir, "results", filepath.Join("bench", "results"), "where the Markdown, JSON and plots go")
+	flag.StringVar(&cfg.rerender, "render", "", "render the Markdown and plots of an earlier run's JSON again, without running anything")
 	flag.BoolVar(&cfg.baseline, "baseline", false, "also write bench/BASELINE.md and the plots in bench/plots/ (the committed copies)")
 	flag.Parse()
 	var err error
@@ -116,6 +118,17 @@ func parseInts(s string) ([]int, error) {
 }
 
 func run(ctx context.Context, cfg benchConfig) (err error) {
+	if cfg.rerender != "" {
+		rep, err := readReport(cfg.rerender)
+		if err != nil {
+			return err
+		}
+		cfg.resultsDir = filepath.Dir(cfg.rerender)
+		rep.judge()
+		paths, err := rep.write(cfg)
+		fmt.Println("bench: rendered", strings.Join(paths, ", "))
+		return err
+	}
 	cfg.assets = os.Getenv("KUBEBUILDER_ASSETS")
 	if cfg.assets == "" {
 		return errors.New("KUBEBUILDER_ASSETS is not set: run `make bench`")

@@ -110,12 +110,18 @@ func loadAverage() string {
 	return strings.Join(f[:min(3, len(f))], " ")
 }
 
-// finish records the end of the run and judges issue #15's targets,
-// which are set at 10,000 Ingresses; a run without that size says so.
+// finish records the end of the run and judges it.
 func (r *report) finish() {
 	r.Finished = time.Now().UTC()
 	r.Machine.LoadAtFinish = loadAverage()
 	r.Machine.WallMinutes = r.Finished.Sub(r.Started).Minutes()
+	r.judge()
+}
+
+// judge derives the churn's floor and checks issue #15's targets, which
+// are set at 10,000 Ingresses; a run without that size says so.
+func (r *report) judge() {
+	r.Targets = nil
 	verdict := func(ok bool) string {
 		if ok {
 			return "met"
@@ -132,6 +138,15 @@ func (r *report) finish() {
 	for i := range r.Cold {
 		if c := &r.Cold[i]; c.Kind == kubecorsv1alpha1.KindIngress && (largest == nil || c.Targets > largest.Targets) {
 			largest = c
+		}
+	}
+	if c := r.Churn; c != nil && largest != nil {
+		// Churn runs in the largest size's session, beside its floors.
+		for _, run := range largest.Floors.Runs {
+			if run.Workers == 1 && run.Writes > 0 {
+				c.FloorSeconds = run.Seconds / float64(run.Writes)
+				c.Ratio = c.Lag.P99Seconds / c.FloorSeconds
+			}
 		}
 	}
 	if largest != nil {
@@ -181,6 +196,17 @@ func maxRSS(r *report, kind string) float64 {
 		m = max(m, r.Churn.Resources.PeakRSSMiB)
 	}
 	return m
+}
+
+// readReport loads a report that an earlier run wrote as JSON, so that its
+// Markdown and plots can be rendered again.
+func readReport(path string) (*report, error) {
+	raw, err := os.ReadFile(path) //nolint:gosec // G304: a path the developer names.
+	if err != nil {
+		return nil, err
+	}
+	r := &report{}
+	return r, json.Unmarshal(raw, r)
 }
 
 // write saves the JSON, the Markdown and the plots, and with baseline
@@ -290,23 +316,24 @@ func (r *report) markdown(convergencePNG, fanoutPNG string) string {
 	p("")
 	p("Right after convergence, nothing changes for the window; the floor is zero writes.")
 	p("")
-	p("| kind | targets | window s | operator writes | operator requests | API server writes (all clients) by verb and resource | of which to Ingresses, HTTPRoutes, CorsPolicies | reconciles/s | CPU s | peak heap MiB |")
-	p("|---|---|---|---|---|---|---|---|---|---|")
+	p("| kind | targets | window s | operator writes | operator requests | API server writes (all clients) by verb and resource | of which to Ingresses, HTTPRoutes, CorsPolicies | reconciles/s | CPU s | peak RSS MiB | peak heap MiB |")
+	p("|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, s := range r.Steady {
-		p("| %s | %d | %.0f | **%d** | %s | %d: %s | **%d** | %.2f | %.1f | %.0f |", s.Kind, s.Targets, s.WindowSeconds, s.OperatorWrites,
+		p("| %s | %d | %.0f | **%d** | %s | %d: %s | **%d** | %.2f | %.1f | %.0f | %.0f |", s.Kind, s.Targets, s.WindowSeconds, s.OperatorWrites,
 			methodsString(s.Resources.OperatorRequests), s.APIServerWrites, methodsString(s.Resources.APIServerWrites), s.ObjectWrites,
-			s.ReconcilesPerSecond, s.Resources.CPUSeconds, s.Resources.PeakHeapMiB)
+			s.ReconcilesPerSecond, s.Resources.CPUSeconds, s.Resources.PeakRSSMiB, s.Resources.PeakHeapMiB)
 	}
 	p("")
 	p("## Fan-out")
 	p("")
 	p("One selector policy's origin changes; a watch timestamps each object when it carries the new origin. Floor: the objects' writes at the best floor throughput of the same run.")
 	p("")
-	p("| kind | objects | p50 s | p99 s | max s | floor s | max/floor | operator requests | CPU s | peak heap MiB |")
-	p("|---|---|---|---|---|---|---|---|---|---|")
+	p("| kind | objects | p50 s | p99 s | max s | floor s | max/floor | wall s | operator requests | CPU s | peak RSS MiB | peak heap MiB |")
+	p("|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, f := range r.Fanout {
-		p("| %s | %d | %.2f | %.2f | %.2f | %.2f | %.2f× | %s | %.1f | %.0f |", f.Kind, f.Objects, f.Latency.P50Seconds, f.Latency.P99Seconds,
-			f.Latency.MaxSeconds, f.FloorSeconds, f.Ratio, methodsString(f.Resources.OperatorRequests), f.Resources.CPUSeconds, f.Resources.PeakHeapMiB)
+		p("| %s | %d | %.2f | %.2f | %.2f | %.2f | **%.2f×** | %.1f | %s | %.1f | %.0f | %.0f |", f.Kind, f.Objects, f.Latency.P50Seconds, f.Latency.P99Seconds,
+			f.Latency.MaxSeconds, f.FloorSeconds, f.Ratio, f.Resources.WallSeconds, methodsString(f.Resources.OperatorRequests), f.Resources.CPUSeconds,
+			f.Resources.PeakRSSMiB, f.Resources.PeakHeapMiB)
 	}
 	p("")
 	p("![fan-out latency distribution](%s)", fanoutPNG)
@@ -317,13 +344,22 @@ func (r *report) markdown(convergencePNG, fanoutPNG string) string {
 		p("%d Ingresses under one selector policy, then %.0f operations/s for %.0f s (%s). Lag: from the change to the watch seeing the object programmed (configured, or cleaned up after leaving the selector); deletions have no lag to measure.",
 			c.BaseTargets, c.RatePerSecond, c.Seconds, opsString(c.Operations))
 		p("")
-		p("| changes | p50 s | p99 s | max s | not converged after 60 s | operator requests | CPU s | peak heap MiB |")
-		p("|---|---|---|---|---|---|---|---|")
-		p("| %d | %.2f | %.2f | %.2f | %d | %s | %.1f | %.0f |", c.Lag.Count, c.Lag.P50Seconds, c.Lag.P99Seconds, c.Lag.MaxSeconds, c.Unconverged,
-			methodsString(c.Resources.OperatorRequests), c.Resources.CPUSeconds, c.Resources.PeakHeapMiB)
+		p("| changes | p50 s | p99 s | max s | floor s (one write) | p99/floor | not converged after 60 s | wall s | operator requests | CPU s | peak RSS MiB | peak heap MiB |")
+		p("|---|---|---|---|---|---|---|---|---|---|---|---|")
+		p("| %d | %.2f | %.2f | %.2f | %.3f | **%.1f×** | %d | %.1f | %s | %.1f | %.0f | %.0f |", c.Lag.Count, c.Lag.P50Seconds, c.Lag.P99Seconds, c.Lag.MaxSeconds,
+			c.FloorSeconds, c.Ratio, c.Unconverged, c.Resources.WallSeconds, methodsString(c.Resources.OperatorRequests), c.Resources.CPUSeconds,
+			c.Resources.PeakRSSMiB, c.Resources.PeakHeapMiB)
 		p("")
 	}
 	return b.String()
+}
+
+// plural names a kind's objects.
+func plural(kind string) string {
+	if strings.HasSuffix(kind, "s") {
+		return kind + "es"
+	}
+	return kind + "s"
 }
 
 func opsString(ops map[string]int) string {
@@ -412,8 +448,10 @@ func (r *report) plotFanout(path string) error {
 	p.Title.Text = "Fan-out: objects carrying a policy change"
 	p.X.Label.Text = "seconds since the change"
 	p.Y.Label.Text = "fraction of objects"
-	// Bottom right: the curves rise from the bottom left to the top.
-	p.Legend.Top, p.Legend.Left = false, false
+	// Top left: the curves rise from the bottom left to the top right,
+	// leaving that corner empty.
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.XOffs = vg.Points(8)
 	palette := []color.Color{color.RGBA{R: 200, A: 255}, color.RGBA{B: 200, A: 255}, color.RGBA{G: 140, A: 255}, color.RGBA{R: 150, B: 150, A: 255}}
 	for i, f := range r.Fanout {
 		samples := slices.Clone(f.Samples)
@@ -429,7 +467,7 @@ func (r *report) plotFanout(path string) error {
 		}
 		line.Color, line.Width = palette[i%len(palette)], vg.Points(2)
 		p.Add(line)
-		p.Legend.Add(fmt.Sprintf("%d %ss (p99 %.2f s)", f.Objects, f.Kind, f.Latency.P99Seconds), line)
+		p.Legend.Add(fmt.Sprintf("%d %s (p99 %.2f s)", f.Objects, plural(f.Kind), f.Latency.P99Seconds), line)
 	}
 	p.Y.Min, p.Y.Max, p.X.Min = 0, 1, 0
 	p.Add(plotter.NewGrid())

@@ -186,7 +186,13 @@ type churnResult struct {
 	Operations    map[string]int `json:"operations"`
 	Lag           latencySummary `json:"lag"`
 	Unconverged   int            `json:"unconverged"`
-	Resources     resources      `json:"resources"`
+	// FloorSeconds is one write's latency for a lone bare client: the
+	// single-worker floor run of the same session, its time divided by its
+	// writes. No change can be programmed faster; Ratio is the p99 lag
+	// over it. The report fills both in.
+	FloorSeconds float64   `json:"floorSeconds"`
+	Ratio        float64   `json:"ratioToFloor"`
+	Resources    resources `json:"resources"`
 }
 
 // session is one control plane with the operator's trackers.
