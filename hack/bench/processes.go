@@ -137,7 +137,7 @@ func freePort() (int, error) {
 // --help, so that the benchmark passes optional flags only to a manager
 // that has them.
 func managerFlags() (map[string]bool, error) {
-	out, _ := exec.Command(managerBinary, "--help").CombinedOutput() //nolint:gosec // G204: the binary `make bench` just built.
+	out, _ := exec.Command(managerBinary, "--help").CombinedOutput()
 	flags := map[string]bool{}
 	for line := range strings.SplitSeq(string(out), "\n") {
 		line = strings.TrimSpace(line)
@@ -171,12 +171,15 @@ type operator struct {
 // usage is one reading of the operator's resource use and of the
 // requests its client sent.
 type usage struct {
-	at             time.Time
-	cpuSeconds     float64
-	hwmKiB         int64
-	requests       map[string]float64 // by HTTP method, from rest_client_requests_total
-	reconciles     float64
-	reconcileError float64
+	cpuSeconds float64
+	hwmKiB     int64
+	requests   map[string]float64 // by HTTP method, from rest_client_requests_total
+	reconciles float64
+	// reconcileSeconds is the time spent in Reconcile, summed over every
+	// controller.
+	reconcileSeconds float64
+	// workers is the corspolicy controller's MaxConcurrentReconciles.
+	workers float64
 }
 
 func startOperator(ctx context.Context, cp *controlPlane, workDir string, flags map[string]bool, extra []string) (*operator, error) {
@@ -298,18 +301,14 @@ func (o *operator) scrape(ctx context.Context) ([]sample, error) {
 // read takes one usage reading. Before the metrics endpoint answers (just
 // after start) the request counts are zero, which is what they are.
 func (o *operator) read(ctx context.Context) usage {
-	u := usage{at: time.Now(), requests: map[string]float64{}}
+	u := usage{requests: map[string]float64{}}
 	u.cpuSeconds, _ = procCPUSeconds(o.pid)
 	u.hwmKiB, _ = procStatusKiB(o.pid, "VmHWM")
 	if samples, err := o.scrape(ctx); err == nil {
 		u.requests = sumBy(samples, "rest_client_requests_total", "method", nil)
-		reconciles := sumBy(samples, "controller_runtime_reconcile_total", "result", nil)
-		for result, v := range reconciles {
-			u.reconciles += v
-			if result == "error" {
-				u.reconcileError += v
-			}
-		}
+		u.reconciles = total(samples, "controller_runtime_reconcile_total")
+		u.reconcileSeconds = total(samples, "controller_runtime_reconcile_time_seconds_sum")
+		u.workers = sumBy(samples, "controller_runtime_max_concurrent_reconciles", "controller", nil)["corspolicy"]
 	}
 	return u
 }
@@ -332,13 +331,16 @@ func (o *operator) waitMetrics(ctx context.Context) error {
 	return errors.New("the manager's metrics endpoint did not answer within 60s")
 }
 
-// profileCPU fetches a CPU profile of the given length from the manager's
-// pprof endpoint into path.
-func (o *operator) profileCPU(ctx context.Context, seconds int, path string) error {
+// profileSeconds is how long the CPU profile of a cold convergence runs.
+const profileSeconds = 20
+
+// profileCPU fetches a CPU profile from the manager's pprof endpoint into
+// path.
+func (o *operator) profileCPU(ctx context.Context, path string) error {
 	if o.pprofURL == "" {
 		return errors.New("the manager has no --pprof-bind-address")
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/profile?seconds=%d", o.pprofURL, seconds), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/profile?seconds=%d", o.pprofURL, profileSeconds), nil)
 	if err != nil {
 		return err
 	}
@@ -361,7 +363,12 @@ func (o *operator) profileCPU(ctx context.Context, seconds int, path string) err
 
 // procStatusKiB reads a "Name:   123 kB" field of /proc/<pid>/status.
 func procStatusKiB(pid int, field string) (int64, error) {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	return kibField(fmt.Sprintf("/proc/%d/status", pid), field)
+}
+
+// kibField reads a "Name:   123 kB" field of a /proc file.
+func kibField(path, field string) (int64, error) {
+	raw, err := os.ReadFile(path) //nolint:gosec // G304: a /proc path the benchmark builds.
 	if err != nil {
 		return 0, err
 	}
@@ -374,7 +381,7 @@ func procStatusKiB(pid int, field string) (int64, error) {
 			return strconv.ParseInt(f[0], 10, 64)
 		}
 	}
-	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
+	return 0, fmt.Errorf("no %s in %s", field, path)
 }
 
 // clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat;
@@ -383,7 +390,7 @@ const clockTicks = 100
 
 // procCPUSeconds reads the user plus system CPU time of a process.
 func procCPUSeconds(pid int) (float64, error) {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)) //nolint:gosec // G304: a /proc path the benchmark builds.
 	if err != nil {
 		return 0, err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/color"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,28 +78,13 @@ func newReport(cfg benchConfig) *report {
 			}
 		}
 	}
-	if kib, err := procStatusKiBFile("/proc/meminfo", "MemTotal"); err == nil {
+	if kib, err := kibField("/proc/meminfo", "MemTotal"); err == nil {
 		r.Machine.MemoryMiB = kib / 1024
 	}
 	if out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
 		r.Machine.Commit = strings.TrimSpace(string(out))
 	}
 	return r
-}
-
-func procStatusKiBFile(path, field string) (int64, error) {
-	raw, err := os.ReadFile(path) //nolint:gosec // G304: a fixed /proc path.
-	if err != nil {
-		return 0, err
-	}
-	for line := range strings.SplitSeq(string(raw), "\n") {
-		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			var v int64
-			_, err := fmt.Sscan(rest, &v)
-			return v, err
-		}
-	}
-	return 0, fmt.Errorf("no %s in %s", field, path)
 }
 
 func loadAverage() string {
@@ -153,9 +139,20 @@ func (r *report) judge() {
 		r.Targets = append(r.Targets, targetCheck{"cold convergence within 1.5x of the floor",
 			fmt.Sprintf("%.2fx (%.1f s vs %.1f s)%s", largest.Ratio, largest.Seconds, largest.Floors.BestSeconds, atTarget(largest.Targets)),
 			verdict(largest.Ratio <= 1.5)})
+		// The target is set at N Ingresses: the peak while the cache holds
+		// the N of cold convergence and steady state. The fan-outs and
+		// churn add their own Ingresses to the same cache, so their peak
+		// is shown beside it.
+		rss := largest.Resources.PeakRSSMiB
+		for _, s := range r.Steady {
+			if s.Kind == largest.Kind && s.Targets == largest.Targets {
+				rss = max(rss, s.Resources.PeakRSSMiB)
+			}
+		}
 		r.Targets = append(r.Targets, targetCheck{"operator RSS under 200 MiB",
-			fmt.Sprintf("%.0f MiB peak%s", maxRSS(r, kubecorsv1alpha1.KindIngress), atTarget(largest.Targets)),
-			verdict(maxRSS(r, kubecorsv1alpha1.KindIngress) < 200)})
+			fmt.Sprintf("%.0f MiB peak with %d Ingresses%s; %.0f MiB once the fan-outs and churn have added theirs", rss, largest.Targets,
+				atTarget(largest.Targets), maxRSS(r, kubecorsv1alpha1.KindIngress)),
+			verdict(rss < 200)})
 	}
 	for _, s := range r.Steady {
 		if largest != nil && s.Kind == largest.Kind && s.Targets == largest.Targets {
@@ -284,23 +281,24 @@ func (r *report) markdown(convergencePNG, fanoutPNG string) string {
 	p("")
 	p("From the operator's start until every target carries its policy and every policy reports all targets programmed. Floor: a bare client making the same writes (one server-side apply per Ingress, or read + guarded patch per HTTPRoute, and one status write per policy), unthrottled; the fastest worker count is the floor.")
 	p("")
-	p("| kind | targets | policies | operator s | floor s (best) | ratio | floor s at 1 / 4 / 16 / 64 workers | operator requests | CPU s | peak RSS MiB | peak heap MiB | reconciles |")
+	p("| kind | targets | policies | operator s | floor s (best) | ratio | floor s at 1 / 4 / 16 / 64 workers | operator requests | CPU s | peak RSS MiB | peak heap MiB | reconciles (time in Reconcile, workers) |")
 	p("|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, c := range r.Cold {
-		var runs []string
+		runs := make([]string, 0, len(c.Floors.Runs))
 		for _, fr := range c.Floors.Runs {
 			runs = append(runs, fmt.Sprintf("%.1f", fr.Seconds))
 		}
-		p("| %s | %d | %d | %.1f | %.1f (%d workers) | **%.2f×** | %s | %s | %.1f | %.0f | %.0f | %d |", c.Kind, c.Targets, c.Policies, c.Seconds,
-			c.Floors.BestSeconds, c.Floors.BestWorkers, c.Ratio, strings.Join(runs, " / "), methodsString(c.Resources.OperatorRequests),
-			c.Resources.CPUSeconds, c.Resources.PeakRSSMiB, c.Resources.PeakHeapMiB, c.Resources.Reconciles)
+		p("| %s | %d | %d | %.1f | %.1f (%s) | **%.2f×** | %s | %s | %.1f | %.0f | %.0f | %s |", c.Kind, c.Targets, c.Policies, c.Seconds,
+			c.Floors.BestSeconds, workersString(c.Floors.BestWorkers), c.Ratio, strings.Join(runs, " / "), methodsString(c.Resources.OperatorRequests),
+			c.Resources.CPUSeconds, c.Resources.PeakRSSMiB, c.Resources.PeakHeapMiB, reconcilesString(c.Resources))
 	}
 	p("")
 	p("Floor runs in detail (writes per second; requests by method):")
 	p("")
 	for _, c := range r.Cold {
 		for _, fr := range c.Floors.Runs {
-			p("- %s × %d, %d workers: %d writes in %.1f s = %.0f writes/s (%s)", c.Kind, c.Targets, fr.Workers, fr.Writes, fr.Seconds, fr.WritesPerSecond, methodsString(fr.Requests))
+			p("- %s × %d, %s: %d writes in %.1f s = %.0f writes/s (%s)", c.Kind, c.Targets, workersString(fr.Workers), fr.Writes, fr.Seconds,
+				fr.WritesPerSecond, methodsString(fr.Requests))
 		}
 	}
 	p("")
@@ -354,6 +352,24 @@ func (r *report) markdown(convergencePNG, fanoutPNG string) string {
 	return b.String()
 }
 
+// workersString prints a worker count.
+func workersString(n int) string {
+	if n == 1 {
+		return "1 worker"
+	}
+	return fmt.Sprintf("%d workers", n)
+}
+
+// reconcilesString prints the reconciles of a phase with the time spent in
+// them and the worker count, when the run recorded them (older runs did
+// not).
+func reconcilesString(r resources) string {
+	if r.Workers == 0 {
+		return fmt.Sprintf("%d", r.Reconciles)
+	}
+	return fmt.Sprintf("%d (%.1f s, %s)", r.Reconciles, r.ReconcileSeconds, workersString(r.Workers))
+}
+
 // plural names a kind's objects.
 func plural(kind string) string {
 	if strings.HasSuffix(kind, "s") {
@@ -363,21 +379,14 @@ func plural(kind string) string {
 }
 
 func opsString(ops map[string]int) string {
-	var parts []string
+	parts := make([]string, 0, len(ops))
 	for _, k := range sortedKeys(ops) {
 		parts = append(parts, fmt.Sprintf("%d %s", ops[k], k))
 	}
 	return strings.Join(parts, ", ")
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // plotConvergence draws cold convergence time against N for the operator
 // and the floor (best, and each worker count) for Ingresses.
@@ -407,7 +416,7 @@ func (r *report) plotConvergence(path string) error {
 	grey := []color.Color{color.Gray{Y: 170}, color.Gray{Y: 130}, color.Gray{Y: 90}, color.Gray{Y: 50}}
 	workers := sortedIntKeys(perWorkers)
 	for i, w := range workers {
-		if err := addLine(p, fmt.Sprintf("floor, %d workers", w), perWorkers[w], grey[i%len(grey)], 1, []vg.Length{vg.Points(4), vg.Points(3)}); err != nil {
+		if err := addLine(p, "floor, "+workersString(w), perWorkers[w], grey[i%len(grey)], 1, []vg.Length{vg.Points(4), vg.Points(3)}); err != nil {
 			return err
 		}
 	}
@@ -417,14 +426,7 @@ func (r *report) plotConvergence(path string) error {
 	return p.Save(7*vg.Inch, 4.5*vg.Inch, path)
 }
 
-func sortedIntKeys[V any](m map[int]V) []int {
-	keys := make([]int, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
+func sortedIntKeys[V any](m map[int]V) []int { return slices.Sorted(maps.Keys(m)) }
 
 func addLine(p *plot.Plot, name string, xys plotter.XYs, c color.Color, width float64, dashes []vg.Length) error {
 	if len(xys) == 0 {
@@ -448,10 +450,10 @@ func (r *report) plotFanout(path string) error {
 	p.Title.Text = "Fan-out: objects carrying a policy change"
 	p.X.Label.Text = "seconds since the change"
 	p.Y.Label.Text = "fraction of objects"
-	// Top left: the curves rise from the bottom left to the top right,
-	// leaving that corner empty.
-	p.Legend.Top, p.Legend.Left = true, true
-	p.Legend.XOffs = vg.Points(8)
+	// Bottom right: the curves rise from the bottom left to the top
+	// right, and reach that corner last.
+	p.Legend.Top, p.Legend.Left = false, false
+	p.Legend.YOffs = vg.Points(10)
 	palette := []color.Color{color.RGBA{R: 200, A: 255}, color.RGBA{B: 200, A: 255}, color.RGBA{G: 140, A: 255}, color.RGBA{R: 150, B: 150, A: 255}}
 	for i, f := range r.Fanout {
 		samples := slices.Clone(f.Samples)

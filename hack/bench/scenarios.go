@@ -39,6 +39,11 @@ type resources struct {
 	// (every 0.5 s) during the phase.
 	PeakHeapMiB float64 `json:"operatorPeakHeapInuseMiB"`
 	Reconciles  int64   `json:"reconciles"`
+	// ReconcileSeconds is the time spent in Reconcile during the phase;
+	// over the wall time it says how busy the workers were.
+	ReconcileSeconds float64 `json:"reconcileSeconds"`
+	// Workers is the corspolicy controller's MaxConcurrentReconciles.
+	Workers int `json:"corspolicyWorkers"`
 }
 
 // phase measures resources between begin and end.
@@ -81,6 +86,8 @@ func (p *phase) end(ctx context.Context) resources {
 		PeakRSSMiB:        float64(after.hwmKiB) / 1024,
 		PeakHeapMiB:       heap / (1 << 20),
 		Reconciles:        int64(after.reconciles - p.before.reconciles),
+		ReconcileSeconds:  after.reconcileSeconds - p.before.reconcileSeconds,
+		Workers:           int(after.workers),
 	}
 }
 
@@ -294,7 +301,7 @@ func (s *session) cold(ctx context.Context, n int, f floors) (coldResult, error)
 		go func() {
 			if err := op.waitMetrics(ctx); err == nil {
 				path := s.cfg.resultBase + fmt.Sprintf("-cpu-%s-%d.pprof", s.kind, n)
-				if err := op.profileCPU(ctx, 20, path); err != nil {
+				if err := op.profileCPU(ctx, path); err != nil {
 					logf("profiling failed", "error", err)
 				}
 			}
@@ -463,7 +470,7 @@ func (s *session) churn(ctx context.Context, base int, rate float64, duration ti
 			s.targets.expect(objectKey(ns, name), programmed, now)
 			selected = append(selected, name)
 			res.Operations["create"]++
-			err = s.cp.client.Create(ctx, newIngress(ns, name, map[string]string{labelGroup: groupShared, labelTracked: "true"}))
+			err = s.cp.client.Create(ctx, newIngress(ns, name, map[string]string{labelGroup: groupShared, labelTracked: trackedValue}))
 		case op == 1 && len(selected) > 0:
 			name := selected[0]
 			selected = selected[1:]

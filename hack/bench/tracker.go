@@ -12,9 +12,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// labelTracked marks every object the benchmark watches; the floors'
-// objects do not carry it, so the watches never hold them.
-const labelTracked = "bench.kubecors.io/tracked"
+// labelTracked (with the value trackedValue) marks every object the
+// benchmark watches; the floors' objects do not carry it, so the watches
+// never hold them.
+const (
+	labelTracked = "bench.kubecors.io/tracked"
+	trackedValue = "true"
+)
 
 // tracker timestamps, from a watch, the first moment each object reaches
 // the state the benchmark expects of it. The state of an object is a
@@ -131,7 +135,7 @@ func (t *tracker) reset() {
 // watchTracked starts a cache over the tracked objects of the given kinds
 // and feeds each kind's events to its tracker.
 func watchTracked(ctx context.Context, cp *controlPlane, trackers map[client.Object]*tracker) error {
-	selector := labels.SelectorFromSet(labels.Set{labelTracked: "true"})
+	selector := labels.SelectorFromSet(labels.Set{labelTracked: trackedValue})
 	byObject := map[client.Object]cache.ByObject{}
 	for obj := range trackers {
 		byObject[obj] = cache.ByObject{Label: selector}
@@ -182,10 +186,10 @@ func waitMet(ctx context.Context, timeout time.Duration, trackers ...*tracker) e
 			return nil
 		}
 		if time.Now().After(deadline) {
-			var parts []any
+			parts := make([]string, 0, len(trackers))
 			for _, t := range trackers {
 				met, all := t.progress()
-				parts = append(parts, fmt.Sprintf("%d/%d", met, all))
+				parts = append(parts, fmt.Sprintf("%d of %d", met, all))
 			}
 			return fmt.Errorf("not converged within %s: met %v", timeout, parts)
 		}

@@ -117,7 +117,7 @@ func (l layout) labels(t target) map[string]string {
 		out[labelGroup] = groupShared
 	}
 	if l.tracked {
-		out[labelTracked] = "true"
+		out[labelTracked] = trackedValue
 	}
 	return out
 }
@@ -165,7 +165,7 @@ func newPolicy(l layout, p policyPlan, origin string) *kubecorsv1alpha1.CorsPoli
 		},
 	}
 	if l.tracked {
-		policy.Labels = map[string]string{labelTracked: "true"}
+		policy.Labels = map[string]string{labelTracked: trackedValue}
 	}
 	group := kubecorsv1alpha1.GroupNetworking
 	if l.kind == kubecorsv1alpha1.KindHTTPRoute {
@@ -184,13 +184,13 @@ func newPolicy(l layout, p policyPlan, origin string) *kubecorsv1alpha1.CorsPoli
 // workers; for routes, also each namespace's Gateway.
 func (l layout) create(ctx context.Context, c client.Client, origin string) error {
 	if err := parallel(ctx, 64, len(l.namespaces), func(i int) error {
-		ns := &metav1.ObjectMeta{Name: l.namespaces[i]}
-		if err := c.Create(ctx, namespaceObject(ns.Name)); err != nil {
+		ns := l.namespaces[i]
+		if err := c.Create(ctx, namespaceObject(ns)); err != nil {
 			return err
 		}
 		if l.kind == kubecorsv1alpha1.KindHTTPRoute {
 			return c.Create(ctx, &gatewayv1.Gateway{
-				ObjectMeta: metav1.ObjectMeta{Name: gatewayName, Namespace: ns.Name},
+				ObjectMeta: metav1.ObjectMeta{Name: gatewayName, Namespace: ns},
 				Spec: gatewayv1.GatewaySpec{
 					GatewayClassName: gatewayClassName,
 					Listeners:        []gatewayv1.Listener{{Name: "http", Port: 80, Protocol: gatewayv1.HTTPProtocolType}},
@@ -305,7 +305,7 @@ func policyState(obj client.Object) string {
 	}
 	for _, c := range p.Status.Conditions {
 		if c.Type == kubecorsv1alpha1.ConditionProgrammed && c.Status == metav1.ConditionTrue && c.ObservedGeneration == p.Generation {
-			return fmt.Sprintf("%d/%d", p.Status.TargetCounts.Programmed, p.Status.TargetCounts.Total)
+			return programmedOf(int(p.Status.TargetCounts.Programmed), int(p.Status.TargetCounts.Total))
 		}
 	}
 	return "pending"
@@ -318,9 +318,13 @@ func expectLayout(l layout, targets, policies *tracker, origin string, at time.T
 		targets.expect(objectKey(t.namespace, t.name), t.policy+" "+origin, at)
 	}
 	for _, p := range l.policies {
-		policies.expect(objectKey(p.namespace, p.name), fmt.Sprintf("%d/%d", p.targets, p.targets), at)
+		policies.expect(objectKey(p.namespace, p.name), programmedOf(p.targets, p.targets), at)
 	}
 }
+
+// programmedOf is a policy's state when its status counts programmed of
+// total targets.
+func programmedOf(programmed, all int) string { return fmt.Sprintf("%d/%d", programmed, all) }
 
 // countingTransport counts a client's requests by HTTP method.
 type countingTransport struct {
@@ -397,7 +401,7 @@ func (f floorWrites) writeStatus(ctx context.Context, c client.Client, p policyP
 	if f.layout.kind == kubecorsv1alpha1.KindHTTPRoute {
 		dataPlane, group = render.RendererGatewayAPI, kubecorsv1alpha1.GroupGateway
 	}
-	var results []plan.Result
+	results := make([]plan.Result, 0, p.targets)
 	for _, t := range f.layout.targets {
 		if t.namespace == p.namespace && t.policy == p.name {
 			results = append(results, plan.Result{
@@ -470,7 +474,7 @@ func methodsString(counts map[string]int64) string {
 	if len(counts) == 0 {
 		return "none"
 	}
-	var parts []string
+	parts := make([]string, 0, len(counts))
 	for _, m := range sortedKeys(counts) {
 		parts = append(parts, fmt.Sprintf("%s %d", m, counts[m]))
 	}
