@@ -164,7 +164,6 @@ type operator struct {
 
 	mu       sync.Mutex
 	peakHeap float64
-	peakRSS  int64
 	stopped  chan struct{}
 }
 
@@ -244,8 +243,8 @@ func (o *operator) stop() {
 }
 
 // sampleMemory records, every half second, the Go heap in use (from the
-// metrics endpoint) and the resident set, keeping the peaks since the
-// last takePeaks.
+// metrics endpoint), keeping the peak since the last takePeak. The
+// resident set's peak needs no sampling: the kernel keeps it (VmHWM).
 func (o *operator) sampleMemory(ctx context.Context) {
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
@@ -263,22 +262,17 @@ func (o *operator) sampleMemory(ctx context.Context) {
 			o.peakHeap = max(o.peakHeap, heap)
 			o.mu.Unlock()
 		}
-		if rss, err := procStatusKiB(o.pid, "VmRSS"); err == nil {
-			o.mu.Lock()
-			o.peakRSS = max(o.peakRSS, rss)
-			o.mu.Unlock()
-		}
 	}
 }
 
-// takePeaks returns the peak heap (bytes) and resident set (KiB) sampled
-// since the previous call, and starts over.
-func (o *operator) takePeaks() (heapBytes float64, rssKiB int64) {
+// takePeak returns the peak heap in use (bytes) sampled since the previous
+// call, and starts over.
+func (o *operator) takePeak() float64 {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	heapBytes, rssKiB = o.peakHeap, o.peakRSS
-	o.peakHeap, o.peakRSS = 0, 0
-	return heapBytes, rssKiB
+	heap := o.peakHeap
+	o.peakHeap = 0
+	return heap
 }
 
 func (o *operator) scrape(ctx context.Context) ([]sample, error) {
@@ -373,8 +367,8 @@ func kibField(path, field string) (int64, error) {
 		return 0, err
 	}
 	for line := range strings.SplitSeq(string(raw), "\n") {
-		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			f := strings.Fields(rest)
+		if value, ok := strings.CutPrefix(line, field+":"); ok {
+			f := strings.Fields(value)
 			if len(f) == 0 {
 				break
 			}
@@ -390,7 +384,7 @@ const clockTicks = 100
 
 // procCPUSeconds reads the user plus system CPU time of a process.
 func procCPUSeconds(pid int) (float64, error) {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)) //nolint:gosec // G304: a /proc path the benchmark builds.
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
 	}

@@ -239,6 +239,7 @@ func (r *report) write(cfg benchConfig) ([]string, error) {
 			if err != nil {
 				return nil, err
 			}
+			//nolint:gosec // G703: fixed file names under bench/plots.
 			if err := os.WriteFile(filepath.Join(plots, dst), b, 0o600); err != nil {
 				return nil, err
 			}
@@ -398,7 +399,7 @@ func (r *report) plotConvergence(path string) error {
 	p.Legend.Top, p.Legend.Left = true, true
 	cold := slices.DeleteFunc(slices.Clone(r.Cold), func(c coldResult) bool { return c.Kind != kubecorsv1alpha1.KindIngress })
 	slices.SortFunc(cold, func(a, b coldResult) int { return cmp.Compare(a.Targets, b.Targets) })
-	var operator, best plotter.XYs
+	operator, best := make(plotter.XYs, 0, len(cold)), make(plotter.XYs, 0, len(cold))
 	perWorkers := map[int]plotter.XYs{}
 	for _, c := range cold {
 		operator = append(operator, plotter.XY{X: float64(c.Targets), Y: c.Seconds})

@@ -69,14 +69,14 @@ func beginPhase(ctx context.Context, cp *controlPlane, op *operator, zero bool) 
 	} else {
 		p.before = op.read(ctx)
 	}
-	op.takePeaks()
+	op.takePeak()
 	return p, nil
 }
 
 func (p *phase) end(ctx context.Context) resources {
 	after := p.op.read(ctx)
 	apiAfter, writesAfter, _ := p.cp.requestsByVerb(ctx)
-	heap, _ := p.op.takePeaks()
+	heap := p.op.takePeak()
 	return resources{
 		WallSeconds:       time.Since(p.started).Seconds(),
 		OperatorRequests:  counterDelta(p.before.requests, after.requests),
@@ -116,7 +116,7 @@ func measureFloors(ctx context.Context, cp *controlPlane, kind string, n, namesp
 	for _, w := range workers {
 		l := newLayout(kind, fmt.Sprintf("floor-w%d", w), n, namespaces, false)
 		setProgress(fmt.Sprintf("floor %s N=%d, %d workers: creating objects", kind, n, w))
-		if err := l.create(ctx, cp.client, firstOrigin); err != nil {
+		if err := l.create(ctx, cp.client); err != nil {
 			return f, err
 		}
 		c, counts, err := countingClient(cp.cfg)
@@ -281,7 +281,7 @@ func (s *session) cold(ctx context.Context, n int, f floors) (coldResult, error)
 	l := newLayout(s.kind, "bench", n, s.cfg.namespaces, true)
 	res := coldResult{Kind: s.kind, Targets: n, Policies: len(l.policies), Namespaces: len(l.namespaces), Floors: f}
 	setProgress(fmt.Sprintf("cold %s N=%d: creating %d targets and %d policies", s.kind, n, n, len(l.policies)))
-	if err := l.create(ctx, s.cp.client, firstOrigin); err != nil {
+	if err := l.create(ctx, s.cp.client); err != nil {
 		return res, err
 	}
 	expectLayout(l, s.targets, s.policies, firstOrigin, time.Now())
@@ -372,7 +372,7 @@ func (s *session) fanout(ctx context.Context, k int, f floors) (fanoutResult, er
 		m, a := s.targets.progress()
 		return fmt.Sprintf("fan-out %s %d: preparing, %d/%d programmed", s.kind, k, m, a)
 	})
-	if err := l.create(ctx, s.cp.client, firstOrigin); err != nil {
+	if err := l.create(ctx, s.cp.client); err != nil {
 		return res, err
 	}
 	if err := waitMet(ctx, s.cfg.timeout, s.targets, s.policies); err != nil {
@@ -423,7 +423,7 @@ func (s *session) churn(ctx context.Context, base int, rate float64, duration ti
 	s.policies.reset()
 	expectLayout(l, s.targets, s.policies, firstOrigin, time.Now())
 	setProgress("churn: preparing")
-	if err := l.create(ctx, s.cp.client, firstOrigin); err != nil {
+	if err := l.create(ctx, s.cp.client); err != nil {
 		return res, err
 	}
 	if err := waitMet(ctx, s.cfg.timeout, s.targets, s.policies); err != nil {

@@ -182,7 +182,7 @@ func newPolicy(l layout, p policyPlan, origin string) *kubecorsv1alpha1.CorsPoli
 
 // create makes the layout's namespaces, targets and policies with 64
 // workers; for routes, also each namespace's Gateway.
-func (l layout) create(ctx context.Context, c client.Client, origin string) error {
+func (l layout) create(ctx context.Context, c client.Client) error {
 	if err := parallel(ctx, 64, len(l.namespaces), func(i int) error {
 		ns := l.namespaces[i]
 		if err := c.Create(ctx, namespaceObject(ns)); err != nil {
@@ -211,7 +211,7 @@ func (l layout) create(ctx context.Context, c client.Client, origin string) erro
 		return err
 	}
 	return parallel(ctx, 64, len(l.policies), func(i int) error {
-		return c.Create(ctx, newPolicy(l, l.policies[i], origin))
+		return c.Create(ctx, newPolicy(l, l.policies[i], firstOrigin))
 	})
 }
 
