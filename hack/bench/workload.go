@@ -42,6 +42,8 @@ const (
 	fieldManager = "kubecors"
 	// annotationPolicy and annotationOrigin are what the benchmark reads
 	// back from an Ingress: which policy configured it, with which origin.
+	// annotationFilters is the digest the operator records on a route
+	// beside its filters; the floor writes one of the same size.
 	annotationPolicy  = "kubecors.io/policy"
 	annotationOrigin  = "nginx.ingress.kubernetes.io/cors-allow-origin"
 	annotationFilters = "kubecors.io/filters"
