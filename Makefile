@@ -161,6 +161,18 @@ helm-lint: helm ## Lint the Helm chart (charts/kubecors) strictly, with every va
 test-install: envtest kustomize helm ## Apply the Helm chart and the kustomize output to a local control plane, run the manager with the installed RBAC, uninstall.
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" KUSTOMIZE="$(KUSTOMIZE)" HELM="$(HELM)" \
 		go test -tags install ./test/install/ -v -count=1 -timeout 15m
+##@ Benchmark
+
+# Ingress counts of `make bench`; BENCH_QUICK=1 is the CI mode (about 3 minutes).
+BENCH_SIZES ?= 1000,5000,10000
+BENCH_QUICK ?=
+# Extra flags for hack/bench, e.g. BENCH_ARGS="--baseline" to update bench/BASELINE.md and bench/plots/.
+BENCH_ARGS ?=
+
+.PHONY: bench
+bench: envtest ## Benchmark the operator against a local control plane beside the API server's own write floor; results in bench/results/.
+	go build -o $(LOCALBIN)/manager ./cmd
+	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go run ./hack/bench --sizes=$(BENCH_SIZES) $(if $(BENCH_QUICK),--quick) $(BENCH_ARGS)
 
 ##@ Dependencies
 
