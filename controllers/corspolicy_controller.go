@@ -267,7 +267,7 @@ func (r *CorsPolicyReconciler) patchStatus(ctx context.Context, original, policy
 		(cond.Reason != prevAccepted.Reason || cond.Message != prevAccepted.Message) {
 		r.Recorder.Eventf(policy, nil, corev1.EventTypeWarning, cond.Reason, "Validate", "%s", cond.Message)
 	}
-	r.targetEvents(policy, original.Status.Targets, status.Targets)
+	r.targetEvents(policy, original.Status, status)
 	logf.FromContext(ctx).V(1).Info("Status updated", "programmed", status.ProgrammedTargets)
 	return nil
 }
@@ -401,21 +401,24 @@ func (r *CorsPolicyReconciler) corsPolicyToCompetingPolicies(ctx context.Context
 	return requests
 }
 
-// targetEvents records an event for each target whose Programmed reason
-// changed: Programmed (normal), Conflicted and the other failures
-// (warnings).
-func (r *CorsPolicyReconciler) targetEvents(policy *kubecorsv1alpha1.CorsPolicy, before, after []kubecorsv1alpha1.TargetStatus) {
-	for _, t := range after {
+// targetEvents records a Warning event for each target that stopped being
+// programmed or changed why it is not (Conflicted, WriteRefused, Refused,
+// …), and one Normal event when the policy as a whole becomes programmed.
+// A selector over thousands of targets thus makes one event, not one per
+// target: events that repeat quickly turn into series updates, which kept
+// writing after convergence.
+func (r *CorsPolicyReconciler) targetEvents(policy *kubecorsv1alpha1.CorsPolicy, before, after kubecorsv1alpha1.CorsPolicyStatus) {
+	for _, t := range after.Targets {
 		cond := findCondition(t.Conditions, kubecorsv1alpha1.ConditionProgrammed)
-		prev := findCondition(plan.PreviousTargetConditions(before, t.TargetRef), kubecorsv1alpha1.ConditionProgrammed)
-		if cond.Reason == prev.Reason || cond.Reason == kubecorsv1alpha1.ReasonTargetNotFound {
+		prev := findCondition(plan.PreviousTargetConditions(before.Targets, t.TargetRef), kubecorsv1alpha1.ConditionProgrammed)
+		if cond.Reason == prev.Reason || cond.Status == metav1.ConditionTrue || cond.Reason == kubecorsv1alpha1.ReasonTargetNotFound {
 			continue
 		}
-		eventType := corev1.EventTypeWarning
-		if cond.Status == metav1.ConditionTrue {
-			eventType = corev1.EventTypeNormal
-		}
-		r.Recorder.Eventf(policy, nil, eventType, cond.Reason, "Program", "%s %s: %s", t.TargetRef.Kind, t.TargetRef.Name, t.Message)
+		r.Recorder.Eventf(policy, nil, corev1.EventTypeWarning, cond.Reason, "Program", "%s %s: %s", t.TargetRef.Kind, t.TargetRef.Name, t.Message)
+	}
+	cond := findCondition(after.Conditions, kubecorsv1alpha1.ConditionProgrammed)
+	if prev := findCondition(before.Conditions, kubecorsv1alpha1.ConditionProgrammed); cond.Status == metav1.ConditionTrue && prev.Status != metav1.ConditionTrue {
+		r.Recorder.Eventf(policy, nil, corev1.EventTypeNormal, cond.Reason, "Program", "%s", cond.Message)
 	}
 }
 
