@@ -178,10 +178,11 @@ func SplitList(v string) []string {
 
 // BoolWithDefault reads a boolean annotation with strconv.ParseBool, the
 // parser both ingress-nginx and HAProxy Ingress use; an absent or
-// unparsable value takes fallback.
-func BoolWithDefault(annotations map[string]string, key string, fallback bool, absentNote string) (bool, Setting) {
+// unparsable value takes fallback. name is the CORS notion the setting
+// reports (one of the Setting constants).
+func BoolWithDefault(annotations map[string]string, key, name string, fallback bool, absentNote string) (bool, Setting) {
 	raw, present := annotations[key]
-	s := Setting{Name: SettingAllowCredentials, Key: key, Written: raw, Present: present, Source: SourceWritten}
+	s := Setting{Name: name, Key: key, Written: raw, Present: present, Source: SourceWritten}
 	v, err := strconv.ParseBool(raw)
 	switch {
 	case !present:

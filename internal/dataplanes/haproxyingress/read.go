@@ -96,8 +96,8 @@ type model struct {
 // reading that cannot hide a permissive default.
 func ParseHAProxyIngress(annotations map[string]string) dataplanes.Model {
 	m := &model{effective: dataplanes.Effective{DataPlane: Name}}
-	enabled, enabledSetting := haproxyBool(annotations, CorsEnable, dataplanes.SettingEnabled, false, "absent: CORS is off")
-	credentials, credentialSetting := haproxyBool(annotations, AllowCredentials, dataplanes.SettingAllowCredentials, false,
+	enabled, enabledSetting := dataplanes.BoolWithDefault(annotations, CorsEnable, dataplanes.SettingEnabled, false, "absent: CORS is off")
+	credentials, credentialSetting := dataplanes.BoolWithDefault(annotations, AllowCredentials, dataplanes.SettingAllowCredentials, false,
 		"absent: HAProxy Ingress has no default for cors-allow-credentials in its code, so credentials are off (its documentation says true)")
 	origins, originSetting := haproxyOrigins(annotations)
 	regexes, regexSetting := haproxyOriginRegexes(annotations)
@@ -134,13 +134,6 @@ func ParseHAProxyIngress(annotations map[string]string) dataplanes.Model {
 	e.VaryOrigin = m.dynamic()
 	e.Preflight = "HAProxy Ingress answers every OPTIONS request itself with 204"
 	return m
-}
-
-// haproxyBool reads a boolean key; an invalid value is ignored.
-func haproxyBool(annotations map[string]string, key, name string, fallback bool, absentNote string) (bool, dataplanes.Setting) {
-	v, s := dataplanes.BoolWithDefault(annotations, key, fallback, absentNote)
-	s.Name = name
-	return v, s
 }
 
 // haproxyOrigins reads cors-allow-origin: each comma-separated item,

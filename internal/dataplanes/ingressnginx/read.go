@@ -117,7 +117,7 @@ func ParseIngressNginx(annotations map[string]string) dataplanes.Model {
 	methods, methodSetting := nginxListValue(annotations, AllowMethods, dataplanes.SettingAllowMethods, nginxMethodsRegex, DefaultMethods)
 	headers, headerSetting := nginxListValue(annotations, AllowHeaders, dataplanes.SettingAllowHeaders, nginxHeadersVariable, DefaultHeaders)
 	expose, exposeSetting := nginxExposeHeaders(annotations)
-	credentials, credentialSetting := dataplanes.BoolWithDefault(annotations, AllowCredentials, true,
+	credentials, credentialSetting := dataplanes.BoolWithDefault(annotations, AllowCredentials, dataplanes.SettingAllowCredentials, true,
 		"absent: ingress-nginx defaults cors-allow-credentials to true")
 	maxAge, maxAgeSetting := nginxMaxAge(annotations)
 	settings := []dataplanes.Setting{enabledSetting, originSetting, methodSetting, headerSetting, exposeSetting, credentialSetting, maxAgeSetting}
