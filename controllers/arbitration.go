@@ -4,8 +4,6 @@ import (
 	"context"
 	"slices"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
@@ -27,8 +25,7 @@ func policiesTargeting(ctx context.Context, c client.Reader, kind string, obj cl
 	}
 	policies := byName.Items
 	for _, p := range bySelector.Items {
-		selector, err := metav1.LabelSelectorAsSelector(p.Spec.TargetSelector)
-		if err != nil || !selector.Matches(labels.Set(obj.GetLabels())) {
+		if !resolve.Selects(&p, resolve.ObjectOf(kind, obj)) {
 			continue
 		}
 		if !slices.ContainsFunc(policies, func(q kubecorsv1alpha1.CorsPolicy) bool { return q.Name == p.Name }) {

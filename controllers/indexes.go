@@ -20,6 +20,9 @@ const (
 	IndexHasTargetSelector = "kubecors.io/has-target-selector"
 )
 
+// noClass is the IndexIngressClass value of Ingresses that name no class.
+const noClass = "<none>"
+
 // indexed is the value under which yes/no indexes file the objects they
 // select.
 const indexed = "true"
@@ -62,7 +65,7 @@ const (
 )
 
 func ingressClassIndex(obj client.Object) []string {
-	if name := ingressClassName(obj.(*networkingv1.Ingress)); name != "" {
+	if name := resolve.IngressClassName(obj.(*networkingv1.Ingress)); name != "" {
 		return []string{name}
 	}
 	return []string{noClass}
