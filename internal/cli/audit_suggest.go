@@ -54,7 +54,6 @@ func (r *auditResult) suggestions() []auditSuggestion {
 func suggestPolicy(t auditTarget) auditSuggestion {
 	eff := t.model.Effective()
 	s := &policySuggester{eff: eff}
-	spec := kubecorsv1alpha1.CorsPolicySpec{}
 	ref := kubecorsv1alpha1.PolicyTargetReference{Group: "networking.k8s.io", Kind: t.object.Kind, Name: t.object.Name}
 	if t.object.Kind == gatewayapi.HTTPRouteKind {
 		ref.Group = gatewayapi.Group
@@ -62,30 +61,7 @@ func suggestPolicy(t auditTarget) auditSuggestion {
 			ref.SectionName = &t.section
 		}
 	}
-	spec.TargetRefs = []kubecorsv1alpha1.PolicyTargetReference{ref}
-	credentials := s.credentials(t.model)
-	spec.AllowOrigins = s.origins(t.model, &credentials)
-	spec.AllowCredentials = &credentials
-	spec.AllowMethods = convertList[kubecorsv1alpha1.HTTPMethod](s.methods(credentials))
-	spec.AllowHeaders = convertList[kubecorsv1alpha1.RequestHeaderName](s.headers(dataplanes.SettingAllowHeaders, eff.AllowHeaders, credentials, true))
-	spec.ExposeHeaders = convertList[kubecorsv1alpha1.ResponseHeaderName](s.headers(dataplanes.SettingExposeHeaders, eff.ExposeHeaders, credentials, false))
-	spec.MaxAge = s.maxAge()
-	// The hand-written configuration is still there when the policy is
-	// created; kubecors reports a conflict unless told to take it over.
-	spec.TakeOverExistingConfiguration = true
-	s.note("takeOverExistingConfiguration lets kubecors replace the hand-written configuration; review this policy before applying it")
-	// Whatever the steps above missed, the rules have the last word: drop
-	// each entry they reject, and say why.
-	for range 3 {
-		errs, _ := corsrules.ValidateSpec(&spec, specFieldPath)
-		if len(errs) == 0 {
-			break
-		}
-		for _, err := range errs {
-			s.note(fmt.Sprintf("dropped to satisfy the CORS rules: %s: %s", err.Field, err.Detail))
-		}
-		dropInvalid(&spec, errs)
-	}
+	spec := s.spec(t.model, []kubecorsv1alpha1.PolicyTargetReference{ref})
 	policy := &kubecorsv1alpha1.CorsPolicy{
 		TypeMeta:   metav1TypeMeta(),
 		ObjectMeta: metav1ObjectMeta(t.object.Namespace, t.object.Name+"-cors"),
@@ -108,9 +84,45 @@ func suggestPolicy(t auditTarget) auditSuggestion {
 type policySuggester struct {
 	eff     dataplanes.Effective
 	changes []string
+	// narrowWildcards leaves out the "*." origins whose meaning on the
+	// data plane is narrower than a CorsPolicy's (ingress-nginx's one
+	// label), so that the policy is never wider; audit's suggestions keep
+	// them with a note, migrate leaves them out unless told otherwise.
+	narrowWildcards bool
 }
 
 func (s *policySuggester) note(change string) { s.changes = append(s.changes, change) }
+
+// spec writes the CorsPolicy spec that reproduces the model's
+// configuration for targets, safely, noting every change.
+func (s *policySuggester) spec(m dataplanes.Model, targets []kubecorsv1alpha1.PolicyTargetReference) kubecorsv1alpha1.CorsPolicySpec {
+	eff := s.eff
+	spec := kubecorsv1alpha1.CorsPolicySpec{TargetRefs: targets}
+	credentials := s.credentials(m)
+	spec.AllowOrigins = s.origins(m, &credentials)
+	spec.AllowCredentials = &credentials
+	spec.AllowMethods = convertList[kubecorsv1alpha1.HTTPMethod](s.methods(credentials))
+	spec.AllowHeaders = convertList[kubecorsv1alpha1.RequestHeaderName](s.headers(dataplanes.SettingAllowHeaders, eff.AllowHeaders, credentials, true))
+	spec.ExposeHeaders = convertList[kubecorsv1alpha1.ResponseHeaderName](s.headers(dataplanes.SettingExposeHeaders, eff.ExposeHeaders, credentials, false))
+	spec.MaxAge = s.maxAge()
+	// The hand-written configuration is still there when the policy is
+	// created; kubecors reports a conflict unless told to take it over.
+	spec.TakeOverExistingConfiguration = true
+	s.note("takeOverExistingConfiguration lets kubecors replace the hand-written configuration; review this policy before applying it")
+	// Whatever the steps above missed, the rules have the last word: drop
+	// each entry they reject, and say why.
+	for range 3 {
+		errs, _ := corsrules.ValidateSpec(&spec, specFieldPath)
+		if len(errs) == 0 {
+			break
+		}
+		for _, err := range errs {
+			s.note(fmt.Sprintf("dropped to satisfy the CORS rules: %s: %s", err.Field, err.Detail))
+		}
+		dropInvalid(&spec, errs)
+	}
+	return spec
+}
 
 // credentials is what browsers were actually allowed: credentials work
 // only when the origin is echoed, never with "*".
@@ -158,6 +170,11 @@ func (s *policySuggester) origins(m dataplanes.Model, credentials *bool) []kubec
 		case *credentials && p.Scheme == corsrules.SchemeHTTP && !p.IsLoopback():
 			s.note(fmt.Sprintf("%q left out: a plain-http origin cannot be allowed with credentials; serve the page over https and list https://%s",
 				o, strings.TrimPrefix(p.String(), "http://")))
+			continue
+		case p.SubdomainWildcard && wildcardNote(s.eff.DataPlane) != "" && s.narrowWildcards:
+			s.note(fmt.Sprintf("%q left out: %s matched exactly one label in place of \"*.\" (%s), but in a CorsPolicy, as in Gateway API's CORS filter, "+
+				"it matches any number of labels (%s too); list the subdomains your pages use, or run migrate with --any-depth-wildcards "+
+				"if every deeper subdomain is yours too", o, s.eff.DataPlane, wildcardSample(p, "app"), wildcardSample(p, "a.b")))
 			continue
 		case p.SubdomainWildcard && wildcardNote(s.eff.DataPlane) != "":
 			s.note(fmt.Sprintf("%q: %s", o, wildcardNote(s.eff.DataPlane)))
@@ -302,6 +319,15 @@ func yamlMarshalPolicy(p *kubecorsv1alpha1.CorsPolicy) ([]byte, error) {
 		"metadata":   map[string]any{"name": p.Name, "namespace": p.Namespace},
 		"spec":       spec,
 	})
+}
+
+// wildcardSample is an origin a "*." pattern matches, with labels in place
+// of the "*".
+func wildcardSample(p corsrules.OriginPattern, labels string) string {
+	sample := p
+	sample.SubdomainWildcard = false
+	sample.Host = labels + "." + p.Host
+	return sample.String()
 }
 
 // wildcardNote is what a hand-written "*." means on a data plane, when that

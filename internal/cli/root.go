@@ -47,6 +47,7 @@ verdict the API server and the kubecors webhook would give.`,
 	root.AddCommand(newExplainCommand(streams, configFlags))
 	root.AddCommand(newAuditCommand(streams, configFlags))
 	root.AddCommand(newStatusCommand(streams, configFlags))
+	root.AddCommand(newMigrateCommand(streams, configFlags))
 	root.AddCommand(newVersionCommand(streams), newCompletionCommand(streams))
 	return root
 }

@@ -1,0 +1,191 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubecors/kubecors/internal/policycheck"
+)
+
+// migrateCase is one case of the difference report: an Ingress with
+// ingress-nginx annotations and the HTTPRoute ingress2gateway made of it
+// (testdata/migrate/NAME/input.yaml), with the CorsPolicies, cleaned
+// routes and report as golden files next to it.
+type migrateCase struct {
+	name string
+	args []string
+	// wantPolicies and wantRoutes count the documents written.
+	wantPolicies, wantRoutes int
+	// wantReport are lines the report must hold, whatever the goldens say,
+	// with single spaces between words.
+	wantReport []string
+	// wantPolicy are lines the CorsPolicy YAML must hold.
+	wantPolicy []string
+}
+
+func TestMigrateGolden(t *testing.T) {
+	checker, err := policycheck.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []migrateCase{
+		{name: "one-label-wildcard", wantPolicies: 1, wantRoutes: 1,
+			wantPolicy: []string{"  - https://www.example.com\n  maxAge: 600"},
+			wantReport: []string{
+				`"https://*.example.com" left out`,
+				"GET from https://a.b.example.com, credentialed blocked (no-cors-headers) blocked (no-cors-headers) allowed",
+				"kubecors: 0 allowed that nginx blocked",
+			}},
+		{name: "one-label-wildcard-any-depth", args: []string{"--any-depth-wildcards"}, wantPolicies: 1, wantRoutes: 1,
+			wantPolicy: []string{"  - https://*.example.com"},
+			wantReport: []string{"GET from https://a.b.example.com, credentialed blocked (no-cors-headers) allowed allowed", "kubecors: 2 allowed that nginx blocked"}},
+		{name: "credentials-default", wantPolicies: 1, wantRoutes: 1,
+			wantPolicy: []string{"allowCredentials is true only because ingress-nginx defaults it to true", "allowCredentials: true", "maxAge: 7200"},
+			wantReport: []string{"nginx 1728000 s, kubecors 7200 s, ingress2gateway's copy 1728000 s"}},
+		{name: "invalid-fallback", wantPolicies: 1, wantRoutes: 1,
+			wantPolicy: []string{"fails ingress-nginx's validation of cors-allow-origin", "allowCredentials: false", "  - '*'"},
+			wantReport: []string{
+				`the API server rejects ingress2gateway's copy (allowOrigins[0] "https://app.example.com/" is not a Gateway API CORSOrigin)`,
+				"GET from https://evil.example allowed allowed blocked (no-cors-headers)",
+			}},
+		{name: "wildcard-credentials", wantPolicies: 1, wantRoutes: 1,
+			wantPolicy: []string{`allowCredentials is false: ingress-nginx answers "*" with credentials`, "  - '*'"},
+			wantReport: []string{"GET from https://evil.example, credentialed blocked (wildcard-with-credentials) blocked (wildcard-with-credentials) allowed"}},
+		{name: "multiple-origins", wantPolicies: 1, wantRoutes: 1,
+			wantPolicy: []string{"  - https://admin.example.com:8443", "  - http://localhost:3000", "  - X-Total-Count", "    name: orders-orders-example-com\n"},
+			wantReport: []string{"rule 0, rule 1 (from Ingress shop/orders)", "0 change verdict"}},
+		{name: "no-route", wantPolicies: 1, wantRoutes: 0,
+			wantPolicy: []string{"kind: Ingress\n    name: media"},
+			wantReport: []string{"Ingress shop/static: ingress-nginx sent no CORS header", "Ingress shop/media (no HTTPRoute generated from it was given",
+				"GET from https://a.b.shop.example.com blocked (no-cors-headers) blocked (no-cors-headers) allowed"}},
+		{name: "user-changed", wantPolicies: 1, wantRoutes: 1,
+			wantPolicy: []string{"sectionName: orders"},
+			wantReport: []string{"rule 0 (from Ingress shop/backoffice)\nCORS filter kept: it differs from what ingress2gateway writes",
+				`rule "orders" (from Ingress shop/backoffice)` + "\ningress2gateway's CORS filter removed",
+				"GET from https://ops.example.com allowed blocked (no-cors-headers) allowed"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join("testdata", "migrate", strings.TrimSuffix(tc.name, "-any-depth"))
+			golden := filepath.Join("testdata", "migrate", tc.name)
+			got, code := run(t, append([]string{"migrate", "-f", filepath.Join(dir, "input.yaml")}, tc.args...), nil)
+			if code != ExitOK {
+				t.Fatalf("exit status %d\n%s", code, got)
+			}
+			_, rest, _ := strings.Cut(got, "--- stdout\n")
+			stdout, report, _ := strings.Cut(rest, "--- stderr\n")
+			policies, routes := splitMigrationOutput(t, stdout)
+			checkGolden(t, filepath.Join(golden, "policies.golden"), strings.Join(policies, "---\n"))
+			checkGolden(t, filepath.Join(golden, "routes.golden"), strings.Join(routes, "---\n"))
+			checkGolden(t, filepath.Join(golden, "report.golden"), report)
+			if len(policies) != tc.wantPolicies || len(routes) != tc.wantRoutes {
+				t.Errorf("%d CorsPolicies and %d HTTPRoutes, want %d and %d", len(policies), len(routes), tc.wantPolicies, tc.wantRoutes)
+			}
+			// Table columns are aligned with runs of spaces: compare words.
+			var words []string
+			for line := range strings.Lines(report) {
+				words = append(words, strings.Join(strings.Fields(line), " "))
+			}
+			normalized := strings.Join(words, "\n")
+			for _, want := range tc.wantReport {
+				if !strings.Contains(normalized, want) {
+					t.Errorf("the report lacks %q:\n%s", want, report)
+				}
+			}
+			for _, want := range tc.wantPolicy {
+				if !strings.Contains(strings.Join(policies, ""), want) {
+					t.Errorf("the CorsPolicy lacks %q:\n%s", want, policies)
+				}
+			}
+			// The offline checker, as kubectl cors check and the API
+			// server would judge the policies.
+			for _, doc := range policies {
+				obj := &unstructured.Unstructured{}
+				if err := yaml.Unmarshal([]byte(doc), &obj.Object); err != nil {
+					t.Fatal(err)
+				}
+				if r := checker.Check(obj); !r.Valid() {
+					t.Errorf("kubectl cors check rejects the CorsPolicy: %v %s\n%s", r.Errors, r.Skipped, doc)
+				}
+			}
+			for _, doc := range routes {
+				checkCleanedRoute(t, filepath.Join(dir, "input.yaml"), doc)
+			}
+		})
+	}
+}
+
+// splitMigrationOutput splits migrate's standard output into CorsPolicy
+// and HTTPRoute documents.
+func splitMigrationOutput(t *testing.T, stdout string) (policies, routes []string) {
+	t.Helper()
+	for _, doc := range splitDocuments([]byte(stdout)) {
+		text := string(doc.data)
+		switch {
+		case strings.TrimSpace(text) == "":
+		case strings.Contains(text, "\nkind: CorsPolicy\n"):
+			policies = append(policies, text)
+		case strings.Contains(text, "\nkind: HTTPRoute\n"):
+			routes = append(routes, text)
+		default:
+			t.Errorf("unexpected document:\n%s", text)
+		}
+	}
+	return policies, routes
+}
+
+// checkCleanedRoute checks that a cleaned route is its input with CORS
+// filters taken out and nothing else changed.
+func checkCleanedRoute(t *testing.T, input, cleaned string) {
+	t.Helper()
+	got := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(cleaned), &got.Object); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(input) //nolint:gosec // G304: a test fixture.
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range splitDocuments(data) {
+		original := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal(doc.data, &original.Object); err != nil {
+			t.Fatal(err)
+		}
+		if original.GetKind() != got.GetKind() || original.GetName() != got.GetName() {
+			continue
+		}
+		stripCORS := func(u *unstructured.Unstructured) string {
+			rules, _, _ := unstructured.NestedSlice(u.Object, "spec", "rules")
+			for i := range rules {
+				rule, _ := rules[i].(map[string]any)
+				filters, _, _ := unstructured.NestedSlice(rule, "filters")
+				var kept []any
+				for _, f := range filters {
+					if f.(map[string]any)["type"] != "CORS" {
+						kept = append(kept, f)
+					}
+				}
+				delete(rule, "filters")
+				if len(kept) > 0 {
+					rule["filters"] = kept
+				}
+			}
+			_ = unstructured.SetNestedSlice(u.Object, rules, "spec", "rules")
+			out, _ := yaml.Marshal(u.Object)
+			return string(out)
+		}
+		if a, b := stripCORS(original.DeepCopy()), stripCORS(got.DeepCopy()); a != b {
+			t.Errorf("the cleaned route differs from its input in more than CORS filters:\n%s\nwant\n%s", b, a)
+		}
+		if strings.Count(cleaned, "type: CORS") >= strings.Count(string(doc.data), "type: CORS") {
+			t.Errorf("no CORS filter was removed:\n%s", cleaned)
+		}
+		return
+	}
+	t.Errorf("HTTPRoute %s is not in %s", got.GetName(), input)
+}
