@@ -86,6 +86,11 @@ Findings have a severity (high, medium, low, info) and a rule:
   ineffective-annotations        annotations of a data plane that does not
                                  serve the object
   any-origin                     "*" without credentials (public data only)
+  route-wildcard-with-credentials  migration hazard: a route CORS filter with
+                                 "*" and credentials (ingress2gateway copies
+                                 ingress-nginx's defaults)
+  any-depth-wildcard             migration hazard: a route CORS filter's "*."
+                                 matches any depth (one label on ingress-nginx)
 
 All namespaces are scanned unless -n is given. -o sarif writes SARIF 2.1.0
 for code-scanning tools. --suggest prints, for each hand-written target with
@@ -354,6 +359,9 @@ func (r *auditResult) auditRoute(route *unstructured.Unstructured, middlewares [
 		t := auditTarget{object: obj, model: model, key: key, managedBy: managedBy, section: rule.Name}
 		r.targets = append(r.targets, t)
 		r.Findings = append(r.Findings, auditModel(t)...)
+		if rule.CORS != nil {
+			r.Findings = append(r.Findings, migrationHazards(t)...)
+		}
 	}
 }
 

@@ -68,7 +68,8 @@ var (
 
 // auditRules lists every rule, for SARIF's rule table.
 var auditRules = []auditRule{ruleWildcardCredentials, ruleReflectedOrigin, ruleNullOrigin, ruleInsecureOrigin, rulePublicSuffix,
-	ruleSilentFallback, ruleMaxAge, ruleConflict, ruleUnanchoredRegex, ruleMissingVary, ruleIneffective, ruleAnyOrigin}
+	ruleSilentFallback, ruleMaxAge, ruleConflict, ruleUnanchoredRegex, ruleMissingVary, ruleIneffective, ruleAnyOrigin,
+	ruleRouteWildcardCredentials, ruleAnyDepthWildcard}
 
 // auditProbeOrigin is an origin no configuration means to allow: the
 // .invalid top-level domain is reserved and never resolves.

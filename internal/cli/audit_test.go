@@ -162,6 +162,21 @@ func createFixture(t *testing.T, c client.Client) {
 		},
 	}}
 	create(route)
+	// What ingress2gateway writes for "https://*.example.com": one label on
+	// ingress-nginx, any depth here.
+	create(&unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+		"metadata": map[string]any{"namespace": "demo", "name": "migrated"},
+		"spec": map[string]any{
+			"parentRefs": []any{map[string]any{"name": "edge"}},
+			"rules": []any{map[string]any{
+				"filters": []any{map[string]any{"type": "CORS", "cors": map[string]any{
+					"allowOrigins": []any{"https://*.example.com"}, "allowCredentials": true, "allowMethods": []any{"GET"}, "maxAge": int64(600),
+				}}},
+				"backendRefs": []any{map[string]any{"name": "api", "port": int64(80)}},
+			}},
+		},
+	}})
 
 	// The Ingress kubecors programmed from CorsPolicy demo/api, with what
 	// the renderer writes, and a second policy that loses to it.
@@ -294,6 +309,8 @@ func testAudit(t *testing.T, kubeconfig string) {
 			{"Ingress demo/haproxy-app", ruleIneffective.Name, severityInfo},
 			{"Ingress demo/traefik-app", ruleReflectedOrigin.Name, severityHigh},
 			{"HTTPRoute demo/gw", ruleReflectedOrigin.Name, severityHigh},
+			{"HTTPRoute demo/gw", ruleRouteWildcardCredentials.Name, severityHigh},
+			{"HTTPRoute demo/migrated", ruleAnyDepthWildcard.Name, severityMedium},
 			{"Ingress demo/managed", ruleConflict.Name, severityMedium},
 		}
 		for _, w := range want {

@@ -9,6 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubecors/kubecors/internal/dataplanes"
+	"github.com/kubecors/kubecors/internal/dataplanes/gatewayapi"
 	"github.com/kubecors/kubecors/internal/policycheck"
 )
 
@@ -188,4 +190,47 @@ func checkCleanedRoute(t *testing.T, input, cleaned string) {
 		return
 	}
 	t.Errorf("HTTPRoute %s is not in %s", got.GetName(), input)
+}
+
+// TestMigrationHazards checks audit's migration hazards on route filters,
+// case by case, with the message and the fix they print.
+func TestMigrationHazards(t *testing.T) {
+	obj := auditObject{APIVersion: "gateway.networking.k8s.io/v1", Kind: "HTTPRoute", Namespace: "shop", Name: "api"}
+	filter := func(credentials bool, origins ...any) dataplanes.Model {
+		return gatewayapi.ParseGatewayCORS(map[string]any{"allowOrigins": origins, "allowCredentials": credentials}, "spec.rules[0].filters[0].cors")
+	}
+	tests := []struct {
+		name      string
+		model     dataplanes.Model
+		managedBy string
+		want      []string
+	}{
+		{"star with credentials, as ingress2gateway copies nginx's defaults", filter(true, "*"), "",
+			[]string{`high route-wildcard-with-credentials: migration hazard: allowOrigins "*" with allowCredentials: true makes the gateway echo every origin`}},
+		{"star without credentials is public data, not a hazard", filter(false, "*"), "", nil},
+		{"a one-label nginx wildcard copied with credentials", filter(true, "https://*.example.com"), "",
+			[]string{"medium any-depth-wildcard: migration hazard: https://*.example.com matches any depth on Gateway API (https://a.b.example.com too), " +
+				"where ingress-nginx matched one label (https://app.example.com); fix: list the subdomains"}},
+		{"the same wildcard without credentials", filter(false, "https://www.example.com", "https://*.example.com"), "",
+			[]string{"low any-depth-wildcard: migration hazard: https://*.example.com"}},
+		{"exact origins are no hazard", filter(true, "https://app.example.com"), "", nil},
+		{"kubecors's own filter says what its policy means", filter(true, "https://*.example.com"), "CorsPolicy shop/api", nil},
+		{"no filter", gatewayapi.ParseGatewayCORS(nil, "cors"), "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			findings := migrationHazards(auditTarget{object: obj, model: tt.model, key: "spec.rules[0]", managedBy: tt.managedBy})
+			if len(findings) != len(tt.want) {
+				t.Fatalf("%d findings, want %d: %+v", len(findings), len(tt.want), findings)
+			}
+			for i, f := range findings {
+				if got := f.Severity + " " + f.Rule + ": " + f.Message; !strings.HasPrefix(got, tt.want[i]) {
+					t.Errorf("finding %q, want it to start with %q", got, tt.want[i])
+				}
+				if f.Key != "spec.rules[0].filters[0].cors.allowOrigins" {
+					t.Errorf("key %q", f.Key)
+				}
+			}
+		})
+	}
 }
