@@ -86,6 +86,7 @@ func TestCluster(t *testing.T) {
 	t.Run("audit", func(t *testing.T) { testAudit(t, kubeconfig) })
 	t.Run("explain", func(t *testing.T) { testExplainCluster(t, kubeconfig) })
 	t.Run("status", func(t *testing.T) { testStatus(t, kubeconfig) })
+	t.Run("migrate", func(t *testing.T) { testMigrateCluster(t, c, kubeconfig) })
 }
 
 // createFixture writes the objects every cluster test reads.

@@ -305,7 +305,7 @@ func printRuleGroup(p *textPrinter, r *migratedRoute, group []migratedRule) {
 	case ruleCopyRemoved, ruleNoFilter:
 		what := "ingress2gateway's CORS filter removed"
 		if first.outcome == ruleNoFilter {
-			what = "no CORS filter was there (ingress2gateway wrote none)"
+			what = "the rule has no CORS filter (ingress2gateway wrote none, or it was removed already)"
 		}
 		policy := first.source.policy
 		if policy == nil {

@@ -1,12 +1,17 @@
 package cli
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubecors/kubecors/internal/dataplanes"
@@ -233,4 +238,113 @@ func TestMigrationHazards(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testMigrateCluster runs migrate against the API server: the Ingresses and
+// HTTPRoutes of two cases are created in their own namespace, read back by
+// migrate (-n) and migrated as the files were.
+func testMigrateCluster(t *testing.T, c client.Client, kubeconfig string) {
+	ctx := context.Background()
+	const namespace = "migration"
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, input := range []string{"user-changed", "wildcard-credentials"} {
+		data, err := os.ReadFile(filepath.Join("testdata", "migrate", input, "input.yaml")) //nolint:gosec // G304: a test fixture.
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, doc := range splitDocuments(data) {
+			obj := &unstructured.Unstructured{}
+			if err := yaml.Unmarshal(doc.data, &obj.Object); err != nil {
+				t.Fatal(err)
+			}
+			obj.SetNamespace(namespace)
+			if err := c.Create(ctx, obj); err != nil {
+				t.Fatalf("creating %s %s: %v", obj.GetKind(), obj.GetName(), err)
+			}
+		}
+	}
+	got, code := runCLI(t, []string{"migrate", "-n", namespace, "--kubeconfig", kubeconfig})
+	if code != ExitOK {
+		t.Fatalf("exit status %d\n%s", code, got)
+	}
+	checkGolden(t, filepath.Join("testdata", "migrate", "cluster.golden"), stripServerFields(got))
+	_, rest, _ := strings.Cut(got, "--- stdout\n")
+	stdout, report, _ := strings.Cut(rest, "--- stderr\n")
+	policies, routes := splitMigrationOutput(t, stdout)
+	if len(policies) != 2 || len(routes) != 2 {
+		t.Fatalf("%d CorsPolicies and %d HTTPRoutes, want 2 and 2:\n%s", len(policies), len(routes), stdout)
+	}
+	for _, want := range []string{"rule 0 (from Ingress migration/backoffice)", "rule 0 (from Ingress migration/search)", "CORS filter kept"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("the report lacks %q:\n%s", want, report)
+		}
+	}
+	checker, err := policycheck.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range policies {
+		obj := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal([]byte(doc), &obj.Object); err != nil {
+			t.Fatal(err)
+		}
+		if r := checker.Check(obj); !r.Valid() {
+			t.Errorf("kubectl cors check rejects the CorsPolicy: %v\n%s", r.Errors, doc)
+		}
+		// The API server itself takes it, and the cleaned routes too.
+		if err := c.Create(ctx, obj); err != nil {
+			t.Errorf("creating the CorsPolicy: %v", err)
+		}
+	}
+	for _, doc := range routes {
+		obj := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal([]byte(doc), &obj.Object); err != nil {
+			t.Fatal(err)
+		}
+		if obj.GetResourceVersion() == "" || obj.GetManagedFields() != nil || obj.GetUID() != "" {
+			t.Errorf("the cleaned route must keep resourceVersion (so applying a stale copy fails) and drop server fields:\n%s", doc)
+		}
+		if err := c.Update(ctx, obj.DeepCopy()); err != nil {
+			t.Errorf("applying the cleaned route: %v", err)
+		}
+		if err := c.Update(ctx, obj); err == nil {
+			t.Errorf("a cleaned route applied twice must fail on its resourceVersion")
+		}
+	}
+
+	// -o DIR writes one file per object and the report to standard output.
+	dir := t.TempDir()
+	got, code = runCLI(t, []string{"migrate", "-n", namespace, "--kubeconfig", kubeconfig, "-o", dir})
+	if code != ExitOK {
+		t.Fatalf("exit status %d\n%s", code, got)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, e := range entries {
+		files = append(files, e.Name())
+	}
+	// The routes are clean now: the policies are written again (the rules
+	// have no filter, so they are still targeted), no route is.
+	want := []string{"corspolicy-migration-backoffice-cors.yaml", "corspolicy-migration-search-cors.yaml"}
+	if !slices.Equal(files, want) || !strings.Contains(got, "wrote "+filepath.Join(dir, want[0])) || !strings.Contains(got, "the rule has no CORS filter") {
+		t.Errorf("files %v, want %v\n%s", files, want, got)
+	}
+}
+
+// stripServerFields replaces what the API server chose (resourceVersion)
+// so that the golden file is stable.
+func stripServerFields(s string) string {
+	var out []string
+	for line := range strings.Lines(s) {
+		if strings.HasPrefix(strings.TrimSpace(line), "resourceVersion:") {
+			line = "  resourceVersion: RESOURCE_VERSION\n"
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "")
 }
