@@ -181,7 +181,7 @@ func (in *migrationInput) add(obj *unstructured.Unstructured, namespace string) 
 	case gvk.Group == networkingv1.GroupName && gvk.Kind == "Ingress":
 		var ing networkingv1.Ingress
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, &ing); err != nil {
-			return fmt.Errorf("Ingress %s: %w", obj.GetName(), err)
+			return fmt.Errorf("cannot read Ingress %s: %w", obj.GetName(), err)
 		}
 		in.ingresses = append(in.ingresses, ing)
 	case gvk.Group == gatewayapi.Group && gvk.Kind == gatewayapi.HTTPRouteKind:

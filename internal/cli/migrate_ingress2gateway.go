@@ -42,9 +42,6 @@ import (
 // replaced with "*" is copied verbatim (and may fail Gateway API's own
 // validation); and credentials are on wherever nginx's default had them on.
 
-// ingress2gatewayCopySource names the code migrate reproduces, for reports.
-const ingress2gatewayCopySource = "ingress2gateway (kubernetes-sigs/ingress2gateway@02ae126, pkg/i2gw/providers/ingressnginx/cors.go)"
-
 // ingress2gatewayMaxAge is the maxAge ingress2gateway writes when
 // cors-max-age is absent or not an int32 (nginx's default).
 const ingress2gatewayMaxAge = 1728000
@@ -180,7 +177,7 @@ func (s routeRuleShape) generatedFrom(ing *networkingv1.Ingress, hostnames []str
 	}
 	onRouteHosts := false
 	for _, r := range ing.Spec.Rules {
-		if !(len(hostnames) == 0 && r.Host == "" || slices.Contains(hostnames, r.Host)) {
+		if (len(hostnames) != 0 || r.Host != "") && !slices.Contains(hostnames, r.Host) {
 			continue
 		}
 		onRouteHosts = true

@@ -112,11 +112,6 @@ type migratedIngress struct {
 	skipped string
 }
 
-// object names the Ingress for people.
-func (m *migratedIngress) object() auditObject {
-	return auditObject{APIVersion: ingressAPIVersion, Kind: kubecorsv1alpha1.KindIngress, Namespace: m.ingress.Namespace, Name: m.ingress.Name}
-}
-
 // targetsIngress reports whether the policy targets the Ingress itself (no
 // route generated from it was given).
 func (m *migratedIngress) targetsIngress() bool {
@@ -315,9 +310,11 @@ func (r *migratedRoute) clean() {
 	// What the API server wrote is not the user's to apply back; the
 	// resourceVersion stays, so that applying fails if the route changed
 	// since it was read.
-	for _, field := range [][]string{{"metadata", "managedFields"}, {"metadata", "uid"}, {"metadata", "creationTimestamp"},
-		{"metadata", "generation"}, {"status"}} {
-		unstructured.RemoveNestedField(cleaned.Object, field...)
+	if md, ok := cleaned.Object["metadata"].(map[string]any); ok {
+		for _, key := range []string{"managedFields", "uid", "creationTimestamp", "generation"} {
+			delete(md, key)
+		}
 	}
+	delete(cleaned.Object, "status")
 	r.cleaned = cleaned
 }

@@ -385,7 +385,8 @@ func printRendering(p *textPrinter, plane string, narrowed []dataplanes.Narrowin
 func printComparison(p *textPrinter, c comparison, copyLabel string) {
 	rows, probed := c.differences()
 	header := []string{"REQUEST", columnNginx, c.nowColumn, columnCopy}
-	table := [][]string{header}
+	table := make([][]string, 0, 1+len(rows))
+	table = append(table, header)
 	var widened, narrowed, copyWidened int
 	for _, r := range rows {
 		table = append(table, []string{r.label, r.nginx, r.now, r.copied})

@@ -154,7 +154,7 @@ func checkCleanedRoute(t *testing.T, input, cleaned string) {
 	if err := yaml.Unmarshal([]byte(cleaned), &got.Object); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(input) //nolint:gosec // G304: a test fixture.
+	data, err := os.ReadFile(input)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +250,7 @@ func testMigrateCluster(t *testing.T, c client.Client, kubeconfig string) {
 		t.Fatal(err)
 	}
 	for _, input := range []string{"user-changed", "wildcard-credentials"} {
-		data, err := os.ReadFile(filepath.Join("testdata", "migrate", input, "input.yaml")) //nolint:gosec // G304: a test fixture.
+		data, err := os.ReadFile(filepath.Join("testdata", "migrate", input, "input.yaml"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -324,7 +324,7 @@ func testMigrateCluster(t *testing.T, c client.Client, kubeconfig string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var files []string
+	files := make([]string, 0, len(entries))
 	for _, e := range entries {
 		files = append(files, e.Name())
 	}
