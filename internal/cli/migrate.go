@@ -55,7 +55,9 @@ value, included) and writes a CorsPolicy that is never wider:
 Every change is listed.
 
 The Ingresses (and HTTPRoutes) come from -f files and directories, or, with
-no -f, from the cluster (all namespaces, or -n). A rule of a route is tied to
+no -f, from the cluster (all namespaces, or -n). Ingresses whose IngressClass
+(from the cluster, or IngressClass documents among the files) names another
+controller are left alone: their nginx annotations had no effect. A rule of a route is tied to
 the Ingress whose host and path it has; its CORS filter is removed only when
 it is exactly ingress2gateway's copy of that Ingress's annotations. A filter
 someone changed is kept and reported. The CorsPolicy targets the whole route
@@ -116,8 +118,11 @@ func (o *migrateOptions) run(ctx context.Context) error {
 			return &ExitError{Code: ExitUsage, Err: err}
 		}
 	}
+	for _, n := range m.notes {
+		_, _ = fmt.Fprintln(report, n)
+	}
 	if len(m.ingresses) == 0 {
-		_, _ = fmt.Fprintln(report, "No Ingress with ingress-nginx CORS annotations found: nothing to migrate.")
+		_, _ = fmt.Fprintln(report, "No Ingress served by ingress-nginx with its CORS annotations found: nothing to migrate.")
 		return nil
 	}
 	if err := printMigrationReport(report, m); err != nil {
@@ -184,6 +189,12 @@ func (in *migrationInput) add(obj *unstructured.Unstructured, namespace string) 
 			return fmt.Errorf("cannot read Ingress %s: %w", obj.GetName(), err)
 		}
 		in.ingresses = append(in.ingresses, ing)
+	case gvk.Group == networkingv1.GroupName && gvk.Kind == "IngressClass":
+		var class networkingv1.IngressClass
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, &class); err != nil {
+			return fmt.Errorf("cannot read IngressClass %s: %w", obj.GetName(), err)
+		}
+		in.classes = append(in.classes, class)
 	case gvk.Group == gatewayapi.Group && gvk.Kind == gatewayapi.HTTPRouteKind:
 		in.routes = append(in.routes, *obj)
 	}
@@ -207,6 +218,11 @@ func (o *migrateOptions) readCluster(ctx context.Context) (migrationInput, error
 		return in, fmt.Errorf("cannot list Ingresses: %w", err)
 	}
 	in.ingresses = ingresses.Items
+	classes := &networkingv1.IngressClassList{}
+	if err := session.client.List(ctx, classes); err != nil {
+		return in, fmt.Errorf("cannot list IngressClasses: %w", err)
+	}
+	in.classes = classes.Items
 	if in.routes, _, err = session.listUnstructured(ctx, httpRouteListGVK, namespace); err != nil {
 		return in, fmt.Errorf("cannot list HTTPRoutes: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/kubecors/kubecors/internal/dataplanes"
 	"github.com/kubecors/kubecors/internal/dataplanes/gatewayapi"
 	"github.com/kubecors/kubecors/internal/dataplanes/ingressnginx"
+	"github.com/kubecors/kubecors/internal/resolve"
 )
 
 // migrationInput is what migrate reads: Ingresses and, when given, the
@@ -19,6 +20,10 @@ import (
 type migrationInput struct {
 	ingresses []networkingv1.Ingress
 	routes    []unstructured.Unstructured
+	// classes tell which Ingresses ingress-nginx served; an Ingress whose
+	// class is unknown is taken to be ingress-nginx's when it carries its
+	// annotations.
+	classes []networkingv1.IngressClass
 }
 
 // migrationOptions are the choices a user makes.
@@ -64,6 +69,11 @@ type migratedRule struct {
 	// source is the Ingress the rule was generated from; nil when none of
 	// the given Ingresses (or several) could have.
 	source *migratedIngress
+	// generatedFrom is the Ingress the rule was generated from, with or
+	// without CORS; nginx is how ingress-nginx answered for it, nil when
+	// none or several could have, or another controller served it.
+	generatedFrom *networkingv1.Ingress
+	nginx         dataplanes.Model
 	// filter is the rule's CORS filter as written, nil when it has none;
 	// filterIndex its position in the rule's filters.
 	filter      map[string]any
@@ -122,6 +132,8 @@ func (m *migratedIngress) targetsIngress() bool {
 type migration struct {
 	ingresses []*migratedIngress
 	routes    []*migratedRoute
+	// notes say which Ingresses were left alone, and why.
+	notes []string
 }
 
 // hasNginxCORS reports whether an Ingress carries any ingress-nginx CORS
@@ -138,6 +150,11 @@ func planMigration(in migrationInput, opts migrationOptions) *migration {
 	for i := range in.ingresses {
 		ing := &in.ingresses[i]
 		if !hasNginxCORS(ing) {
+			continue
+		}
+		if d := resolve.DetectIngressOrGuess(ing, in.classes, nil); d.DataPlane != "" && d.DataPlane != ingressnginx.Name {
+			m.notes = append(m.notes, fmt.Sprintf("Ingress %s: left alone: it is served by %s (%s), so its ingress-nginx annotations had no effect",
+				objectRef(ing.Namespace, ing.Name), d.DataPlane, d.How))
 			continue
 		}
 		mi := &migratedIngress{ingress: ing, nginx: ingressnginx.ParseIngressNginx(ing.Annotations)}
@@ -175,6 +192,16 @@ func attributeRules(route *unstructured.Unstructured, ingresses []networkingv1.I
 		}
 		ambiguous := false
 		if len(sources) > 0 {
+			mr.generatedFrom = sources[0]
+			if mi := byIngress[sources[0]]; mi != nil {
+				mr.nginx = mi.nginx
+			} else if !hasNginxCORS(sources[0]) {
+				mr.nginx = ingressnginx.ParseIngressNginx(sources[0].Annotations)
+			}
+		}
+		// ingress2gateway's ingress-nginx provider copies CORS only from
+		// the Ingresses ingress-nginx serves.
+		if len(sources) > 0 && byIngress[sources[0]] != nil {
 			mr.copied = ingress2gatewayFilter(sources[0].Annotations)
 			mr.source = byIngress[sources[0]]
 			for _, other := range sources[1:] {
@@ -186,7 +213,7 @@ func attributeRules(route *unstructured.Unstructured, ingresses []networkingv1.I
 		}
 		switch {
 		case ambiguous:
-			mr.source, mr.copied = nil, nil
+			mr.source, mr.copied, mr.generatedFrom, mr.nginx = nil, nil, nil, nil
 			if mr.filter != nil {
 				mr.outcome = ruleAmbiguous
 			}

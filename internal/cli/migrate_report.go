@@ -119,7 +119,7 @@ func comparisonProbes(models ...dataplanes.Model) []probe {
 			probe{label: "GET from " + o, req: corscheck.Request{Origin: o, Method: http.MethodGet, Headers: http.Header{}}},
 			probe{label: "GET from " + o + ", credentialed", req: corscheck.Request{Origin: o, Method: http.MethodGet, Headers: http.Header{}, Credentials: true}})
 	}
-	reference := referenceOrigin(models[0], origins)
+	reference := referenceOrigin(models, origins)
 	if reference == "" {
 		return probes
 	}
@@ -158,11 +158,13 @@ func comparisonProbes(models ...dataplanes.Model) []probe {
 }
 
 // referenceOrigin is the origin methods and headers are probed from: the
-// first one nginx answered a plain GET for.
-func referenceOrigin(nginx dataplanes.Model, origins []string) string {
-	for _, o := range origins {
-		if _, ok := verdictOf(nginx, corscheck.Request{Origin: o, Method: http.MethodGet, Headers: http.Header{}}); ok {
-			return o
+// first one nginx (else the next model) answered a plain GET for.
+func referenceOrigin(models []dataplanes.Model, origins []string) string {
+	for _, m := range models {
+		for _, o := range origins {
+			if _, ok := verdictOf(m, corscheck.Request{Origin: o, Method: http.MethodGet, Headers: http.Header{}}); ok {
+				return o
+			}
 		}
 	}
 	return ""
@@ -262,8 +264,8 @@ func groupRules(rules []migratedRule) [][]migratedRule {
 	key := func(r migratedRule) string {
 		data, _ := json.Marshal(r.filter)
 		src := ""
-		if r.source != nil {
-			src = r.source.ingress.Name
+		if r.generatedFrom != nil {
+			src = r.generatedFrom.Name
 		}
 		return src + "|" + string(r.outcome) + "|" + string(data)
 	}
@@ -290,17 +292,14 @@ func printRuleGroup(p *textPrinter, r *migratedRoute, group []migratedRule) {
 	}
 	first := group[0]
 	from := "generated from no given Ingress"
-	if first.source != nil {
-		from = "from Ingress " + objectRef(first.source.ingress.Namespace, first.source.ingress.Name)
+	if first.generatedFrom != nil {
+		from = "from Ingress " + objectRef(first.generatedFrom.Namespace, first.generatedFrom.Name)
 	}
 	p.linef("%s, %s (%s)", r.object(), strings.Join(labels, ", "), from)
 	kept := func() dataplanes.Model {
 		return gatewayapi.ParseGatewayCORS(first.filter, fmt.Sprintf("spec.rules[%d].filters[%d].cors", first.index, first.filterIndex))
 	}
-	c := comparison{copied: copyModel(first.copied), nowColumn: columnKept}
-	if first.source != nil {
-		c.nginx = first.source.nginx
-	}
+	c := comparison{nginx: first.nginx, copied: copyModel(first.copied), nowColumn: columnKept}
 	switch first.outcome {
 	case ruleCopyRemoved, ruleNoFilter:
 		what := "ingress2gateway's CORS filter removed"

@@ -75,6 +75,14 @@ func TestMigrateGolden(t *testing.T) {
 			wantReport: []string{"rule 0 (from Ingress shop/backoffice)\nCORS filter kept: it differs from what ingress2gateway writes",
 				`rule "orders" (from Ingress shop/backoffice)` + "\ningress2gateway's CORS filter removed",
 				"GET from https://ops.example.com allowed blocked (no-cors-headers) allowed"}},
+		{name: "mixed-route", wantPolicies: 0, wantRoutes: 0,
+			wantReport: []string{
+				"Ingress shop/legacy: left alone: it is served by haproxy-ingress",
+				"Ingress shop/web: no rule generated from it can be programmed by kubecors",
+				`rule 0 (from Ingress shop/web)` + "\ningress2gateway's CORS filter kept: the route also has rules of other Ingresses and these rules have no name",
+				"rule 1 (from Ingress shop/docs)\nCORS filter kept: ingress2gateway writes none for these rules, so it is not its copy",
+				"GET from https://evil.example blocked (no-cors-headers) allowed blocked (no-cors-headers)",
+			}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
