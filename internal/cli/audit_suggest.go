@@ -80,6 +80,9 @@ func suggestPolicy(t auditTarget) auditSuggestion {
 	return auditSuggestion{Object: t.object, Policy: policy, Changes: s.changes, YAML: b.String()}
 }
 
+// takeOverNote is the change note of takeOverExistingConfiguration.
+const takeOverNote = "takeOverExistingConfiguration lets kubecors replace the hand-written configuration; review this policy before applying it"
+
 // policySuggester collects the decisions of one suggestion.
 type policySuggester struct {
 	eff     dataplanes.Effective
@@ -108,7 +111,7 @@ func (s *policySuggester) spec(m dataplanes.Model, targets []kubecorsv1alpha1.Po
 	// The hand-written configuration is still there when the policy is
 	// created; kubecors reports a conflict unless told to take it over.
 	spec.TakeOverExistingConfiguration = true
-	s.note("takeOverExistingConfiguration lets kubecors replace the hand-written configuration; review this policy before applying it")
+	s.note(takeOverNote)
 	// Whatever the steps above missed, the rules have the last word: drop
 	// each entry they reject, and say why.
 	for range 3 {

@@ -293,6 +293,14 @@ func (m *migration) writePolicy(mi *migratedIngress, opts migrationOptions) {
 		}
 	}
 	spec := s.spec(mi.nginx, refs)
+	if fromRoutes {
+		// Taking over is for annotations: on a route kubecors never
+		// replaces a CORS filter it did not write (the rule is reported
+		// Conflicted), which is why the cleaned routes come with the policy.
+		spec.TakeOverExistingConfiguration = false
+		s.changes = slices.DeleteFunc(s.changes, func(c string) bool { return c == takeOverNote })
+		s.note("apply the cleaned HTTPRoutes with this policy: kubecors never replaces a CORS filter it did not write, it reports the rule Conflicted")
+	}
 	mi.policy = &kubecorsv1alpha1.CorsPolicy{
 		TypeMeta:   metav1TypeMeta(),
 		ObjectMeta: metav1ObjectMeta(mi.ingress.Namespace, mi.ingress.Name+"-cors"),

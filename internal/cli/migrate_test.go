@@ -67,7 +67,7 @@ func TestMigrateGolden(t *testing.T) {
 			wantPolicy: []string{"  - https://admin.example.com:8443", "  - http://localhost:3000", "  - X-Total-Count", "    name: orders-orders-example-com\n"},
 			wantReport: []string{"rule 0, rule 1 (from Ingress shop/orders)", "0 change verdict"}},
 		{name: "no-route", wantPolicies: 1, wantRoutes: 0,
-			wantPolicy: []string{"kind: Ingress\n    name: media"},
+			wantPolicy: []string{"kind: Ingress\n    name: media", "takeOverExistingConfiguration: true"},
 			wantReport: []string{"Ingress shop/static: ingress-nginx sent no CORS header", "Ingress shop/media (no HTTPRoute generated from it was given",
 				"GET from https://a.b.shop.example.com blocked (no-cors-headers) blocked (no-cors-headers) allowed"}},
 		{name: "user-changed", wantPolicies: 1, wantRoutes: 1,
@@ -126,6 +126,10 @@ func TestMigrateGolden(t *testing.T) {
 				}
 				if r := checker.Check(obj); !r.Valid() {
 					t.Errorf("kubectl cors check rejects the CorsPolicy: %v %s\n%s", r.Errors, r.Skipped, doc)
+				}
+				// Taking over is for annotations; routes come cleaned.
+				if strings.Contains(doc, "kind: HTTPRoute") && strings.Contains(doc, "takeOverExistingConfiguration") {
+					t.Errorf("a policy on routes must not take over:\n%s", doc)
 				}
 			}
 			for _, doc := range routes {
