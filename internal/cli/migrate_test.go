@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -359,4 +360,47 @@ func stripServerFields(s string) string {
 		out = append(out, line)
 	}
 	return strings.Join(out, "")
+}
+
+// TestIngress2GatewayFilter pins migrate's reproduction of ingress2gateway's
+// copy (pkg/i2gw/providers/ingressnginx/cors.go) case by case.
+func TestIngress2GatewayFilter(t *testing.T) {
+	const (
+		enable  = "nginx.ingress.kubernetes.io/enable-cors"
+		origin  = "nginx.ingress.kubernetes.io/cors-allow-origin"
+		creds   = "nginx.ingress.kubernetes.io/cors-allow-credentials"
+		maxAge  = "nginx.ingress.kubernetes.io/cors-max-age"
+		methods = "nginx.ingress.kubernetes.io/cors-allow-methods"
+	)
+	tests := []struct {
+		name        string
+		annotations map[string]string
+		// want is the filter as JSON, "" for none.
+		want string
+	}{
+		{"CORS off writes nothing", map[string]string{origin: "https://a.example.com"}, ""},
+		{"enable-cors must parse as a boolean", map[string]string{enable: "yes"}, ""},
+		{"ParseBool takes True", map[string]string{enable: "True", origin: "https://a.example.com", creds: "false", maxAge: "10", methods: "GET"},
+			`{"allowCredentials":false,"allowHeaders":["DNT","Keep-Alive","User-Agent","X-Requested-With","If-Modified-Since","Cache-Control","Content-Type","Range","Authorization"],"allowMethods":["GET"],"allowOrigins":["https://a.example.com"],"maxAge":10}`},
+		{"defaults: any origin, credentials, 20 days", map[string]string{enable: "true"},
+			`{"allowCredentials":true,"allowHeaders":["DNT","Keep-Alive","User-Agent","X-Requested-With","If-Modified-Since","Cache-Control","Content-Type","Range","Authorization"],"allowMethods":["GET","PUT","POST","DELETE","PATCH","OPTIONS"],"allowOrigins":["*"],"maxAge":1728000}`},
+		{"copied verbatim: a path, a one-label wildcard, an unparsable credentials value reads as true, a bad max age as the default",
+			map[string]string{enable: "true", origin: "https://a.example.com/ , https://*.example.com,", creds: "no", maxAge: "20d", methods: "get"},
+			`{"allowCredentials":true,"allowHeaders":["DNT","Keep-Alive","User-Agent","X-Requested-With","If-Modified-Since","Cache-Control","Content-Type","Range","Authorization"],"allowMethods":["get"],"allowOrigins":["https://a.example.com/","https://*.example.com"],"maxAge":1728000}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := ""
+			if f := ingress2gatewayFilter(tt.annotations); f != nil {
+				data, err := json.Marshal(filterContent(f))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = string(data)
+			}
+			if got != tt.want {
+				t.Errorf("filter\n%s\nwant\n%s", got, tt.want)
+			}
+		})
+	}
 }
