@@ -404,3 +404,34 @@ func TestIngress2GatewayFilter(t *testing.T) {
 		})
 	}
 }
+
+// TestMigrateRejections checks what migrate says about inputs it cannot
+// use, and that it then writes nothing.
+func TestMigrateRejections(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		wantExit int
+		want     string
+	}{
+		{"missing file", []string{"-f", "testdata/migrate/errors/missing.yaml"}, ExitUsage,
+			"error: testdata/migrate/errors/missing.yaml: cannot read: no such file or directory"},
+		{"broken YAML", []string{"-f", "testdata/broken.yaml"}, ExitUsage, "error: testdata/broken.yaml:"},
+		{"an Ingress that does not decode", []string{"-f", "testdata/migrate/errors/bad-ingress.yaml"}, ExitUsage,
+			"error: testdata/migrate/errors/bad-ingress.yaml:1: cannot read Ingress broken:"},
+		{"nothing to migrate", []string{"-f", "testdata/migrate/errors/nothing.yaml"}, ExitOK,
+			"No Ingress served by ingress-nginx with its CORS annotations found: nothing to migrate."},
+		{"arguments are not files", []string{"ingress.yaml"}, ExitUsage, `unknown command "ingress.yaml"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, code := run(t, append([]string{"migrate"}, tt.args...), nil)
+			if code != tt.wantExit || !strings.Contains(got, tt.want) {
+				t.Errorf("exit status %d, want %d, and output with %q:\n%s", code, tt.wantExit, tt.want, got)
+			}
+			if _, rest, _ := strings.Cut(got, "--- stdout\n"); !strings.HasPrefix(rest, "--- stderr\n") {
+				t.Errorf("something was written:\n%s", got)
+			}
+		})
+	}
+}
