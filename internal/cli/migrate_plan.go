@@ -15,6 +15,9 @@ import (
 	"github.com/kubecors/kubecors/internal/resolve"
 )
 
+// maxTargetRefs is spec.targetRefs' MaxItems.
+const maxTargetRefs = 16
+
 // migrationInput is what migrate reads: Ingresses and, when given, the
 // HTTPRoutes ingress2gateway generated from them.
 type migrationInput struct {
@@ -282,6 +285,10 @@ func (m *migration) writePolicy(mi *migratedIngress, opts migrationOptions) {
 		return
 	case fromRoutes && len(refs) == 0:
 		mi.skipped = "no rule generated from it can be programmed by kubecors (see the routes below), so no CorsPolicy was written"
+		return
+	case len(refs) > maxTargetRefs:
+		mi.skipped = fmt.Sprintf("its rules are in %d targets and a CorsPolicy has at most %d, so no CorsPolicy was written and the routes keep "+
+			"ingress2gateway's filters: name fewer rules (a whole route is one target), or split the Ingress", len(refs), maxTargetRefs)
 		return
 	case !fromRoutes:
 		refs = []kubecorsv1alpha1.PolicyTargetReference{{Group: "networking.k8s.io", Kind: kubecorsv1alpha1.KindIngress, Name: mi.ingress.Name}}

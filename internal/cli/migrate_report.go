@@ -307,9 +307,15 @@ func printRuleGroup(p *textPrinter, r *migratedRoute, group []migratedRule) {
 			what = "the rule has no CORS filter (ingress2gateway wrote none, or it was removed already)"
 		}
 		policy := first.source.policy
-		if policy == nil {
+		switch {
+		case policy == nil && first.source.nginx.Effective().Enabled:
+			p.linef("  CORS filter kept; no CorsPolicy: %s", first.source.skipped)
+			c.now = kept()
+		case policy == nil:
 			p.linef("  %s; no CorsPolicy: %s", what, first.source.skipped)
 			c.now, c.nowColumn = dataplanes.NoCORS(gatewayapi.Name, "the rule has no CORS filter"), "NOW"
+		}
+		if policy == nil {
 			break
 		}
 		p.linef("  %s; CorsPolicy %s programs it", what, objectRef(policy.Namespace, policy.Name))

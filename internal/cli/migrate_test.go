@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -76,6 +78,12 @@ func TestMigrateGolden(t *testing.T) {
 			wantReport: []string{"rule 0 (from Ingress shop/backoffice)\nCORS filter kept: it differs from what ingress2gateway writes",
 				`rule "orders" (from Ingress shop/backoffice)` + "\ningress2gateway's CORS filter removed",
 				"GET from https://ops.example.com allowed blocked (no-cors-headers) allowed"}},
+		{name: "no-origin-left", wantPolicies: 0, wantRoutes: 1,
+			wantReport: []string{
+				"Ingress shop/reports: ingress-nginx sent no CORS header for it (no origin of nginx.ingress.kubernetes.io/cors-allow-origin passed its validation)",
+				"ingress2gateway's CORS filter removed; no CorsPolicy",
+				`the API server rejects ingress2gateway's copy (allowOrigins[0] "app.example.com" is not a Gateway API CORSOrigin)`,
+			}},
 		{name: "mixed-route", wantPolicies: 0, wantRoutes: 0,
 			wantReport: []string{
 				"Ingress shop/legacy: left alone: it is served by haproxy-ingress",
@@ -433,5 +441,53 @@ func TestMigrateRejections(t *testing.T) {
 				t.Errorf("something was written:\n%s", got)
 			}
 		})
+	}
+}
+
+// TestMigrateTooManyTargets checks that an Ingress whose rules would need
+// more targetRefs than a CorsPolicy holds gets no policy, keeps its
+// routes' filters, and is told why.
+func TestMigrateTooManyTargets(t *testing.T) {
+	prefix := networkingv1.PathTypePrefix
+	ingress := func(name string, paths ...string) networkingv1.Ingress {
+		rule := networkingv1.IngressRule{Host: "www.example.com", IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{}}}
+		for _, p := range paths {
+			rule.HTTP.Paths = append(rule.HTTP.Paths, networkingv1.HTTPIngressPath{Path: p, PathType: &prefix,
+				Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "svc", Port: networkingv1.ServiceBackendPort{Number: 80}}}})
+		}
+		return networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name}, Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{rule}}}
+	}
+	many := make([]string, maxTargetRefs+1)
+	for i := range many {
+		many[i] = fmt.Sprintf("/p%d", i)
+	}
+	wide := ingress("wide", many...)
+	wide.Annotations = map[string]string{"nginx.ingress.kubernetes.io/enable-cors": "true", "nginx.ingress.kubernetes.io/cors-allow-origin": "https://app.example.com"}
+	copied := filterContent(ingress2gatewayFilter(wide.Annotations))
+	var rules []any
+	for i, p := range append(many, "/other") {
+		rule := map[string]any{"name": fmt.Sprintf("r%d", i), "matches": []any{map[string]any{"path": map[string]any{"type": "PathPrefix", "value": p}}},
+			"backendRefs": []any{map[string]any{"name": "svc", "port": int64(80)}}}
+		if p != "/other" {
+			rule["filters"] = []any{map[string]any{"type": "CORS", "cors": copied}}
+		}
+		rules = append(rules, rule)
+	}
+	route := unstructured.Unstructured{Object: map[string]any{"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+		"metadata": map[string]any{"namespace": "shop", "name": "wide-www-example-com"},
+		"spec":     map[string]any{"hostnames": []any{"www.example.com"}, "rules": rules}}}
+	m := planMigration(migrationInput{ingresses: []networkingv1.Ingress{wide, ingress("other", "/other")}, routes: []unstructured.Unstructured{route}}, migrationOptions{})
+	if len(m.ingresses) != 1 || m.ingresses[0].policy != nil || !strings.Contains(m.ingresses[0].skipped, "its rules are in 17 targets and a CorsPolicy has at most 16") {
+		t.Fatalf("want no policy and the reason, got %+v", m.ingresses)
+	}
+	if m.routes[0].cleaned != nil {
+		t.Errorf("the route must keep ingress2gateway's filters when no policy replaces them")
+	}
+	var b strings.Builder
+	if err := printMigrationReport(&b, m); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "CORS filter kept; no CorsPolicy: its rules are in 17 targets") {
+		t.Errorf("report:\n%s", b.String())
 	}
 }
