@@ -464,7 +464,7 @@ func TestMigrateTooManyTargets(t *testing.T) {
 	wide := ingress("wide", many...)
 	wide.Annotations = map[string]string{"nginx.ingress.kubernetes.io/enable-cors": "true", "nginx.ingress.kubernetes.io/cors-allow-origin": "https://app.example.com"}
 	copied := filterContent(ingress2gatewayFilter(wide.Annotations))
-	var rules []any
+	rules := make([]any, 0, len(many)+1)
 	for i, p := range append(many, "/other") {
 		rule := map[string]any{"name": fmt.Sprintf("r%d", i), "matches": []any{map[string]any{"path": map[string]any{"type": "PathPrefix", "value": p}}},
 			"backendRefs": []any{map[string]any{"name": "svc", "port": int64(80)}}}
