@@ -92,6 +92,9 @@ type policySuggester struct {
 	// label), so that the policy is never wider; audit's suggestions keep
 	// them with a note, migrate leaves them out unless told otherwise.
 	narrowWildcards bool
+	// wildcardOptIn says that the user chose to keep them, wider
+	// (migrate --any-depth-wildcards).
+	wildcardOptIn bool
 }
 
 func (s *policySuggester) note(change string) { s.changes = append(s.changes, change) }
@@ -179,6 +182,9 @@ func (s *policySuggester) origins(m dataplanes.Model, credentials *bool) []kubec
 				"it matches any number of labels (%s too); list the subdomains your pages use, or run migrate with --any-depth-wildcards "+
 				"if every deeper subdomain is yours too", o, s.eff.DataPlane, wildcardSample(p, "app"), wildcardSample(p, "a.b")))
 			continue
+		case p.SubdomainWildcard && wildcardNote(s.eff.DataPlane) != "" && s.wildcardOptIn:
+			s.note(fmt.Sprintf("%q kept as --any-depth-wildcards asks: it now matches any number of labels (%s too), where %s matched one (%s)",
+				o, wildcardSample(p, "a.b"), s.eff.DataPlane, wildcardSample(p, "app")))
 		case p.SubdomainWildcard && wildcardNote(s.eff.DataPlane) != "":
 			s.note(fmt.Sprintf("%q: %s", o, wildcardNote(s.eff.DataPlane)))
 		}

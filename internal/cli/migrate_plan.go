@@ -293,7 +293,7 @@ func (m *migration) writePolicy(mi *migratedIngress, opts migrationOptions) {
 	case !fromRoutes:
 		refs = []kubecorsv1alpha1.PolicyTargetReference{{Group: "networking.k8s.io", Kind: kubecorsv1alpha1.KindIngress, Name: mi.ingress.Name}}
 	}
-	s := &policySuggester{eff: eff, narrowWildcards: !opts.anyDepthWildcards}
+	s := &policySuggester{eff: eff, narrowWildcards: !opts.anyDepthWildcards, wildcardOptIn: opts.anyDepthWildcards}
 	for _, setting := range eff.Settings {
 		if setting.Source == dataplanes.SourceFallback || setting.Source == dataplanes.SourceNarrowed {
 			s.note(fmt.Sprintf("%s %q: %s", setting.Key, setting.Written, setting.Note))

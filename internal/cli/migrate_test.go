@@ -52,7 +52,7 @@ func TestMigrateGolden(t *testing.T) {
 				"kubecors: 0 allowed that nginx blocked",
 			}},
 		{name: "one-label-wildcard-any-depth", args: []string{"--any-depth-wildcards"}, wantPolicies: 1, wantRoutes: 1,
-			wantPolicy: []string{"  - https://*.example.com"},
+			wantPolicy: []string{"  - https://*.example.com", `"https://*.example.com" kept as --any-depth-wildcards asks: it now matches any number of labels (https://a.b.example.com too)`},
 			wantReport: []string{"GET from https://a.b.example.com, credentialed blocked (no-cors-headers) allowed allowed", "kubecors: 2 allowed that nginx blocked"}},
 		{name: "credentials-default", wantPolicies: 1, wantRoutes: 1,
 			wantPolicy: []string{"allowCredentials is true only because ingress-nginx defaults it to true", "allowCredentials: true", "maxAge: 7200"},
