@@ -124,6 +124,12 @@ func sameFilter(written map[string]any, copied *gatewayv1.HTTPCORSFilter) bool {
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(written, &typed); err != nil {
 		return false
 	}
+	// A field the typed filter does not know (from a newer Gateway API)
+	// was not written by ingress2gateway: decoding would drop it, so the
+	// filter must survive the round trip unchanged.
+	if roundTrip, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&typed); err != nil || !equality.Semantic.DeepEqual(roundTrip, written) {
+		return false
+	}
 	return equality.Semantic.DeepEqual(&typed, copied)
 }
 

@@ -491,3 +491,34 @@ func TestMigrateTooManyTargets(t *testing.T) {
 		t.Errorf("report:\n%s", b.String())
 	}
 }
+
+// TestSameFilter checks what counts as ingress2gateway's copy: exactly its
+// fields and values, nothing someone added.
+func TestSameFilter(t *testing.T) {
+	copied := ingress2gatewayFilter(map[string]string{"nginx.ingress.kubernetes.io/enable-cors": "true"})
+	with := func(key string, value any) map[string]any {
+		f := filterContent(copied)
+		if key != "" {
+			f[key] = value
+		}
+		return f
+	}
+	tests := []struct {
+		name    string
+		written map[string]any
+		want    bool
+	}{
+		{"the copy itself", with("", nil), true},
+		{"a field of a newer Gateway API", with("allowPrivateNetwork", true), false},
+		{"credentials turned off by hand", with("allowCredentials", false), false},
+		{"an empty list written out", with("exposeHeaders", []any{}), false},
+		{"no filter", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := sameFilter(tt.written, copied); got != tt.want {
+				t.Errorf("sameFilter = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
