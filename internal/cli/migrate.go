@@ -55,14 +55,17 @@ value, included) and writes a CorsPolicy that is never wider:
 Every change is listed.
 
 The Ingresses (and HTTPRoutes) come from -f files and directories, or, with
-no -f, from the cluster (all namespaces, or -n). Ingresses whose IngressClass
-(from the cluster, or IngressClass documents among the files) names another
-controller are left alone: their nginx annotations had no effect. A rule of a route is tied to
-the Ingress whose host and path it has; its CORS filter is removed only when
-it is exactly ingress2gateway's copy of that Ingress's annotations. A filter
-someone changed is kept and reported. The CorsPolicy targets the whole route
-when every rule of it comes from the Ingress, else its named rules; with no
-route, it targets the Ingress.
+no -f, from the cluster (all namespaces, or -n). Ingresses whose
+IngressClass (from the cluster, or IngressClass documents among the files)
+names another controller are left alone: their nginx annotations had no
+effect. A rule of a route is tied to the Ingress whose host and path it
+has; its CORS filter is removed only when it is exactly ingress2gateway's
+copy of that Ingress's annotations. A filter someone changed is kept and
+reported. The CorsPolicy targets the whole route when every rule of it
+comes from the Ingress, else its named rules; with no route, it targets the
+Ingress (taking over its annotations). A policy on routes does not take
+over: kubecors never replaces a route filter it did not write, so apply the
+cleaned routes with it.
 
 The CorsPolicies and the cleaned HTTPRoutes (nothing else changed in them)
 are written as YAML to standard output, or as one file each into -o DIR.
