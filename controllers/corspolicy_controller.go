@@ -55,6 +55,9 @@ type CorsPolicyReconciler struct {
 	// MaxConcurrentWrites is how many targets of one policy are written at
 	// once; zero means one.
 	MaxConcurrentWrites int
+	// Verifier, when set, is told after each reconcile, so that a changed
+	// policy or target is verified on the wire at once.
+	Verifier *Verifier
 
 	gateway gatewayAPI
 }
@@ -91,6 +94,7 @@ func (r *CorsPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 			res, err = ctrl.Result{RequeueAfter: statusConflictDelay}, nil
 		}
 		retErr = errors.Join(retErr, err)
+		r.Verifier.Enqueue(req.NamespacedName)
 	}()
 	return ctrl.Result{}, r.reconcileNormal(ctx, policy)
 }
