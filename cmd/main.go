@@ -139,15 +139,18 @@ func parseFlags() options {
 		"Verify each programmed target on the wire: send, from the operator's pod through the target's data plane, "+
 			"the OPTIONS and GET requests a browser sends (no body, never credentials) and set its Verified condition.")
 	flag.DurationVar(&o.verifyInterval, "verify-interval", controllers.DefaultVerifyInterval,
-		"How often each target is verified again when nothing changed (jittered by up to 10%); a policy's spec.verification.interval overrides it.")
-	flag.DurationVar(&o.verifyTimeout, "verify-timeout", controllers.DefaultVerifyTimeout, "Time limit of each verification request.")
+		"How often each target is verified again when nothing changed (jittered by up to 10%); "+
+			"a policy's spec.verification.interval overrides it.")
+	flag.DurationVar(&o.verifyTimeout, "verify-timeout", controllers.DefaultVerifyTimeout,
+		"Time limit of each verification request.")
 	flag.Float64Var(&o.verifyRate, "verify-rate", controllers.DefaultVerifyRate,
 		"Most verification requests per second to one data plane address.")
 	flag.Float64Var(&o.verifyTargetRate, "verify-target-rate", controllers.DefaultVerifyTargetRate,
 		"Most verification requests per second for one target.")
 	flag.Var(&o.verifyAddresses, "verify-address",
-		"KEY=[http[s]://]HOST:PORT: where to send the verification requests of targets served by KEY, an IngressClass or GatewayClass name, "+
-			"a controller name, a data plane (ingress-nginx, traefik, …) or a Gateway as NAMESPACE/NAME; repeatable. "+
+		"KEY=[http[s]://]HOST:PORT: where to send the verification requests of targets served by KEY, "+
+			"an IngressClass or GatewayClass name, a controller name, a data plane (ingress-nginx, traefik, …) "+
+			"or a Gateway as NAMESPACE/NAME; repeatable. "+
 			"The kubecors.io/verify-address annotation on a target, IngressClass or Gateway takes precedence.")
 	flag.BoolVar(&o.showVersion, "version", false, "Print the version and exit.")
 	zapOpts := zap.Options{Development: false}
@@ -329,8 +332,9 @@ func setupVerifier(mgr ctrl.Manager, reconciler *controllers.CorsPolicyReconcile
 		return nil
 	}
 	if o.verifyInterval < 10*time.Second || o.verifyTimeout <= 0 || o.verifyRate <= 0 || o.verifyTargetRate <= 0 {
-		return fmt.Errorf("--verify-interval must be at least 10s and --verify-timeout, --verify-rate and --verify-target-rate positive; "+
-			"got %s, %s, %v, %v", o.verifyInterval, o.verifyTimeout, o.verifyRate, o.verifyTargetRate)
+		return fmt.Errorf("--verify-interval must be at least 10s and --verify-timeout, --verify-rate and "+
+			"--verify-target-rate positive; got %s, %s, %v, %v",
+			o.verifyInterval, o.verifyTimeout, o.verifyRate, o.verifyTargetRate)
 	}
 	addresses, err := controllers.ParseVerifyAddresses(o.verifyAddresses)
 	if err != nil {
@@ -342,8 +346,8 @@ func setupVerifier(mgr ctrl.Manager, reconciler *controllers.CorsPolicyReconcile
 		APIReader:  mgr.GetAPIReader(),
 		Recorder:   mgr.GetEventRecorder("kubecors"),
 		Reconciler: reconciler,
-		Sender: verify.NewSender(nil, verify.Limits{PerDataPlane: rate.Limit(o.verifyRate), PerTarget: rate.Limit(o.verifyTargetRate)},
-			o.verifyTimeout),
+		Sender: verify.NewSender(nil,
+			verify.Limits{PerDataPlane: rate.Limit(o.verifyRate), PerTarget: rate.Limit(o.verifyTargetRate)}, o.verifyTimeout),
 		Interval:  o.verifyInterval,
 		Addresses: addresses,
 	}).SetupWithManager(mgr)

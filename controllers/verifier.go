@@ -152,13 +152,13 @@ func (v *Verifier) processNext(ctx context.Context) bool {
 		return false
 	}
 	defer v.queue.Done(key)
-	next, retry, err := v.verifyPolicy(ctx, key)
+	next, again, err := v.verifyPolicy(ctx, key)
 	switch {
 	case ctx.Err() != nil:
 	case err != nil:
 		logf.FromContext(ctx).Error(err, "Verifying a policy failed", "policy", key)
 		v.queue.AddRateLimited(key)
-	case retry:
+	case again:
 		v.queue.AddRateLimited(key)
 	case next > 0:
 		v.queue.Forget(key)
@@ -221,7 +221,7 @@ func (v *Verifier) verifyPolicy(ctx context.Context, key types.NamespacedName) (
 	last, seen := v.rounds[key]
 	v.mu.Unlock()
 	if seen && last.fingerprint == fingerprint {
-		if wait := last.at.Add(interval).Sub(time.Now()); wait > 0 {
+		if wait := time.Until(last.at.Add(interval)); wait > 0 {
 			return jitter(wait), false, nil
 		}
 	}

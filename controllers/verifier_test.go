@@ -47,11 +47,11 @@ func loopbackDataPlane(mode *atomic.Int32) *httptest.Server {
 	}))
 }
 
-// verifiedCondition reads the Verified condition of a target.
-func verifiedCondition(p *kubecorsv1alpha1.CorsPolicy, name string) func(Gomega) *metav1.Condition {
+// verifiedCondition reads the Verified condition of the target "web".
+func verifiedCondition(p *kubecorsv1alpha1.CorsPolicy) func(Gomega) *metav1.Condition {
 	return func(g Gomega) *metav1.Condition {
 		for _, t := range statusOf(p)(g).Targets {
-			if t.TargetRef.Name == name {
+			if t.TargetRef.Name == "web" {
 				return meta.FindStatusCondition(t.Conditions, kubecorsv1alpha1.ConditionVerified)
 			}
 		}
@@ -121,7 +121,7 @@ var _ = Describe("Verifying targets on the wire", func() {
 		Expect(reader.bumped.Load()).To(BeTrue(), "the conflicting write happened")
 		s := statusOf(p)(Default)
 		Expect(s.UnlistedTargets).To(Equal(int32(7)), "the other writer's change is kept")
-		Expect(verifiedCondition(p, "web")(Default)).To(And(HaveField("Status", metav1.ConditionTrue), HaveField("Reason", kubecorsv1alpha1.ReasonVerified),
+		Expect(verifiedCondition(p)(Default)).To(And(HaveField("Status", metav1.ConditionTrue), HaveField("Reason", kubecorsv1alpha1.ReasonVerified),
 			HaveField("Message", ContainSubstring("Access-Control-Allow-Origin: https://app.example.com"))))
 		Expect(s.Targets[0].Verification).To(And(Not(BeNil()), HaveField("Address", address), HaveField("URL", "http://api.example.com/items")))
 		Expect(s.TargetCounts.Verified).To(Equal(int32(1)))
@@ -138,14 +138,14 @@ var _ = Describe("Verifying targets on the wire", func() {
 		Eventually(func(g Gomega) int64 {
 			return targetCondition(p, "web")(g).ObservedGeneration
 		}).Should(Equal(p.Generation))
-		Expect(verifiedCondition(p, "web")(Default)).To(HaveField("Status", metav1.ConditionTrue))
+		Expect(verifiedCondition(p)(Default)).To(HaveField("Status", metav1.ConditionTrue))
 		Expect(statusOf(p)(Default).VerifiedTargets).To(Equal("1/1"))
 
 		By("a backend adding its own Access-Control-Allow-Origin: False, duplicate-allow-origin, with a Warning event")
 		mode.Store(wireDuplicateAllowOrigin)
 		_, _, err = v.verifyPolicy(ctx, key) // the policy changed: due at once
 		Expect(err).NotTo(HaveOccurred())
-		Expect(verifiedCondition(p, "web")(Default)).To(And(HaveField("Status", metav1.ConditionFalse),
+		Expect(verifiedCondition(p)(Default)).To(And(HaveField("Status", metav1.ConditionFalse),
 			HaveField("Reason", kubecorsv1alpha1.ReasonDuplicateAllowOrigin), HaveField("ObservedGeneration", p.Generation),
 			HaveField("Message", ContainSubstring("Access-Control-Allow-Origin: https://app.example.com; Access-Control-Allow-Origin: https://app.example.com"))))
 		s = statusOf(p)(Default)
@@ -160,7 +160,7 @@ var _ = Describe("Verifying targets on the wire", func() {
 		_, retry, err = v.verifyPolicy(ctx, key)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(retry).To(BeTrue())
-		Expect(verifiedCondition(p, "web")(Default)).To(And(HaveField("Status", metav1.ConditionUnknown),
+		Expect(verifiedCondition(p)(Default)).To(And(HaveField("Status", metav1.ConditionUnknown),
 			HaveField("Reason", kubecorsv1alpha1.ReasonUnreachable), HaveField("Message", ContainSubstring("cannot reach "+address))))
 		Expect(statusOf(p)(Default).TargetCounts.VerificationUnknown).To(Equal(int32(1)))
 
@@ -170,7 +170,7 @@ var _ = Describe("Verifying targets on the wire", func() {
 		})
 		_, _, err = v.verifyPolicy(ctx, key)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(verifiedCondition(p, "web")(Default)).To(BeNil())
+		Expect(verifiedCondition(p)(Default)).To(BeNil())
 		s = statusOf(p)(Default)
 		Expect(s.VerifiedTargets).To(BeEmpty())
 		Expect(s.Targets[0].Verification).To(BeNil())
@@ -193,7 +193,7 @@ var _ = Describe("Verifying targets on the wire", func() {
 		_, retry, err := v.verifyPolicy(ctx, client.ObjectKeyFromObject(p))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(retry).To(BeTrue())
-		Expect(verifiedCondition(p, "web")(Default)).To(And(HaveField("Status", metav1.ConditionUnknown),
+		Expect(verifiedCondition(p)(Default)).To(And(HaveField("Status", metav1.ConditionUnknown),
 			HaveField("Reason", kubecorsv1alpha1.ReasonNoAddress), HaveField("Message", ContainSubstring(AnnotationVerifyAddress))))
 	})
 })

@@ -147,12 +147,12 @@ func (a addressSource) routeTarget(key string, w *plan.RouteWrite, gateways []ga
 	if len(route.Spec.Hostnames) > 0 {
 		t.Host = concreteHost(string(route.Spec.Hostnames[0]))
 	}
-	for _, i := range w.Rules {
-		rule := route.Spec.Rules[i]
+	// The first targeted rule's first path match names the path.
+	if len(w.Rules) > 0 {
+		rule := route.Spec.Rules[w.Rules[0]]
 		if len(rule.Matches) > 0 && rule.Matches[0].Path != nil && rule.Matches[0].Path.Value != nil {
 			t.Path = requestPath(*rule.Matches[0].Path.Value)
 		}
-		break
 	}
 	return t, ""
 }

@@ -302,10 +302,10 @@ func wireLine(t targetStatusView) string {
 		return ""
 	}
 	line := fmt.Sprintf("verified on the wire %s ago at %s via %s", duration.HumanDuration(statusNow().Sub(w.ObservedAt.Time)), w.URL, w.Address)
-	for _, c := range t.Conditions {
-		if c.Type == kubecorsv1alpha1.ConditionVerified && c.Status != string(metav1.ConditionTrue) {
-			line += ": " + c.Message
-		}
+	if i := slices.IndexFunc(t.Conditions, func(c conditionView) bool {
+		return c.Type == kubecorsv1alpha1.ConditionVerified && c.Status != string(metav1.ConditionTrue)
+	}); i >= 0 {
+		line += ": " + t.Conditions[i].Message
 	}
 	if w.BroaderThanPolicy {
 		line += " [BROADER THAN THE POLICY: a security finding]"

@@ -263,13 +263,12 @@ func preflightRequest(p Promise, origin string) (corscheck.Request, bool) {
 			break
 		}
 	}
-	for _, h := range p.Headers {
-		name := h
-		if h == wildcard {
+	if len(p.Headers) > 0 {
+		name := p.Headers[0]
+		if name == wildcard {
 			name = probeHeader
 		}
 		req.Headers.Set(name, "1")
-		break
 	}
 	needed, _ := corscheck.NeedsPreflight(req)
 	return req, needed
@@ -318,7 +317,7 @@ func Verify(ctx context.Context, sender *Sender, p Promise, t Target) Result {
 // judge compares what was seen with the promise.
 func judge(p Promise, t Target, seen []observation, now time.Time) Result {
 	res := Result{Status: metav1.ConditionTrue, ObservedAt: now}
-	var broader []string
+	broader := make([]string, 0, len(seen))
 	var failed *observation
 	for i := range seen {
 		o := &seen[i]

@@ -283,8 +283,9 @@ func TestChecks(t *testing.T) {
 				"OPTIONS https://kubecors-verify.invalid GET", "GET https://kubecors-verify.invalid GET"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var got []string
-			for _, c := range checks(tc.p) {
+			cs := checks(tc.p)
+			got := make([]string, 0, len(cs))
+			for _, c := range cs {
 				kind := "GET"
 				if strings.HasPrefix(c.name, "preflight") {
 					kind = "OPTIONS"

@@ -176,15 +176,19 @@ func verifyOnTheWire(ctx context.Context, t *testing.T, c client.Client, browser
 	backendACAO.Store(false)
 	waitVerified(ctx, t, c, all(kubecorsv1alpha1.ReasonVerified))
 
-	// The Middleware kubecors owns, widened by hand to any origin: the
-	// Traefik Ingress and the HTTPRoute use it, the nginx path does not.
-	phase = "V3 Middleware widened by hand to *"
+	// The Middleware kubecors owns, widened by hand to reflect any origin
+	// (the classic misconfiguration: with credentials, any site can read
+	// the users' data). The Traefik Ingress and the HTTPRoute use it, the
+	// nginx path does not. (Widening to "*" instead makes Traefik answer
+	// "*" with credentials, which the verifier reports as
+	// wildcard-with-credentials, broader-than-policy flagged too.)
+	phase = "V3 Middleware widened by hand to any origin"
 	mw := &unstructured.Unstructured{}
 	mw.SetGroupVersionKind(schema.GroupVersionKind{Group: "traefik.io", Version: "v1alpha1", Kind: "Middleware"})
 	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "kubecors-" + verifyPolicyName}, mw); err != nil {
 		t.Fatalf("reading the policy's Middleware: %v", err)
 	}
-	if err := unstructured.SetNestedStringSlice(mw.Object, []string{"*"}, "spec", "headers", "accessControlAllowOriginList"); err != nil {
+	if err := unstructured.SetNestedStringSlice(mw.Object, []string{".*"}, "spec", "headers", "accessControlAllowOriginListRegex"); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Update(ctx, mw, client.FieldOwner("someone-by-hand")); err != nil {
@@ -201,6 +205,7 @@ func verifyOnTheWire(ctx context.Context, t *testing.T, c client.Client, browser
 			want = blocked
 		}
 		crossCheck(phase, dp, got[dp.target.Name], otherOrigin, otherOrigin2, want, changed)
+		crossCheck(phase, dp, got[dp.target.Name], otherOrigin, credentialedOther, want, changed)
 	}
 	final := &kubecorsv1alpha1.CorsPolicy{}
 	if err := c.Get(ctx, client.ObjectKeyFromObject(p), final); err != nil {
@@ -224,3 +229,6 @@ func verifyOnTheWire(ctx context.Context, t *testing.T, c client.Client, browser
 // otherOrigin2 is a GET from the second origin, which the policy does not
 // allow.
 var otherOrigin2 = browserCase{name: "GET from the second origin", fromOther: true}
+
+// credentialedOther is a credentialed GET from the second origin.
+var credentialedOther = browserCase{name: "credentialed GET from the second origin", fromOther: true, credentials: true}
