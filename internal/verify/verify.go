@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -209,7 +210,28 @@ func checks(p Promise) []check {
 	}
 	out = append(out, check{name: "GET from an origin the policy does not allow",
 		req: corscheck.Request{Origin: denied, Method: http.MethodGet}, expect: expectDenied})
+	// An origin that only starts like the allowed one catches matching
+	// that is not anchored at the end, a classic way to read a policy
+	// wider than written ("https://app.example.com.evil.test").
+	if lookalike := lookalikeOf(allowed); lookalike != "" && !allows(p.Origins, lookalike) {
+		out = append(out, check{name: "GET from an origin that only starts like an allowed one",
+			req: corscheck.Request{Origin: lookalike, Method: http.MethodGet}, expect: expectDenied})
+	}
 	return out
+}
+
+// lookalikeOf is origin with its host extended by a label under .invalid,
+// keeping scheme and port; empty for an origin that does not parse.
+func lookalikeOf(origin string) string {
+	u, err := url.Parse(origin)
+	if err != nil || u.Hostname() == "" || strings.Contains(u.Hostname(), ":") {
+		return ""
+	}
+	host := u.Hostname() + "." + wildcardLabel + ".invalid"
+	if port := u.Port(); port != "" {
+		host += ":" + port
+	}
+	return u.Scheme + "://" + host
 }
 
 // allowedOrigin is the first exact origin of the policy, or one

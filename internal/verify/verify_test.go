@@ -116,6 +116,19 @@ func TestVerify(t *testing.T) {
 			},
 			status: metav1.ConditionFalse, diagnosis: ClassBroaderThanPolicy, reason: "BroaderThanPolicy", broader: true,
 			seen: "Access-Control-Allow-Origin: https://kubecors-verify.invalid"},
+		{name: "a data plane matching origins by prefix is broader-than-policy",
+			wrap: func(w http.ResponseWriter, r *http.Request) bool {
+				if origin := r.Header.Get("Origin"); strings.HasPrefix(origin, "https://app.example.com") {
+					w.Header().Set("Access-Control-Allow-Origin", origin)
+					w.Header().Set("Vary", "Origin")
+					w.Header().Set("Access-Control-Allow-Methods", "GET, PUT")
+					w.Header().Set("Access-Control-Allow-Headers", "Content-Type")
+				}
+				w.WriteHeader(http.StatusNoContent)
+				return true
+			},
+			status: metav1.ConditionFalse, diagnosis: ClassBroaderThanPolicy, reason: "BroaderThanPolicy", broader: true,
+			seen: "https://app.example.com.kubecors-verify.invalid"},
 		{name: "a data plane allowing DELETE and credentials is broader-than-policy",
 			wrap: func(w http.ResponseWriter, r *http.Request) bool {
 				if r.Header.Get("Origin") == "https://app.example.com" && r.Method == http.MethodOptions {
@@ -219,8 +232,8 @@ func TestSenderRate(t *testing.T) {
 		targets   []string
 		perSecond float64
 	}{
-		{name: "per data plane, across targets", limits: Limits{PerDataPlane: 20, PerTarget: rate.Inf},
-			targets: []string{"a", "b", "c"}, perSecond: 20},
+		{name: "per data plane, across targets", limits: Limits{PerDataPlane: 10, PerTarget: rate.Inf},
+			targets: []string{"a", "b", "c"}, perSecond: 10},
 		{name: "per target", limits: Limits{PerDataPlane: rate.Inf, PerTarget: 10}, targets: []string{"a"}, perSecond: 10},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -237,23 +250,22 @@ func TestSenderRate(t *testing.T) {
 			for _, key := range tc.targets {
 				target := targetOf(srv)
 				target.Key = key
-				for range 2 {
-					wg.Go(func() { Verify(context.Background(), sender, promise, target) })
-				}
+				wg.Go(func() { Verify(context.Background(), sender, promise, target) })
 			}
 			wg.Wait()
 			mu.Lock()
 			defer mu.Unlock()
-			if len(arrivals) < 8 {
+			if len(arrivals) < 5 {
 				t.Fatalf("only %d requests arrived", len(arrivals))
 			}
 			slices.SortFunc(arrivals, func(a, b time.Time) int { return a.Compare(b) })
 			// A bucket of burst 1 lets no more than 1 + rate*W requests
-			// through in any window W; 20 ms of slack for the trip from
-			// the sender to the server.
+			// through in any window W; 50 ms of slack for the trip from
+			// the sender to the server on a busy machine (half the
+			// spacing: two requests sent at once still fail).
 			for i := range arrivals {
 				for j := i + 1; j < len(arrivals); j++ {
-					window := arrivals[j].Sub(arrivals[i]) + 20*time.Millisecond
+					window := arrivals[j].Sub(arrivals[i]) + 50*time.Millisecond
 					if allowed := 1 + tc.perSecond*window.Seconds(); float64(j-i+1) > allowed {
 						t.Fatalf("%d requests arrived within %s, more than %v per second allow", j-i+1, arrivals[j].Sub(arrivals[i]), tc.perSecond)
 					}
@@ -272,15 +284,17 @@ func TestChecks(t *testing.T) {
 	}{
 		{name: "an exact origin and PUT: preflight and GET from it and from a stranger", p: promise,
 			want: []string{"OPTIONS https://app.example.com PUT", "GET https://app.example.com GET",
-				"OPTIONS https://kubecors-verify.invalid PUT", "GET https://kubecors-verify.invalid GET"}},
+				"OPTIONS https://kubecors-verify.invalid PUT", "GET https://kubecors-verify.invalid GET",
+				"GET https://app.example.com.kubecors-verify.invalid GET"}},
 		{name: "a wildcard origin is synthesised under it", p: Promise{Origins: []string{"https://*.example.com"}},
 			want: []string{"GET https://kubecors-verify.example.com GET", "OPTIONS https://kubecors-verify.invalid PUT",
-				"GET https://kubecors-verify.invalid GET"}},
+				"GET https://kubecors-verify.invalid GET", "GET https://kubecors-verify.example.com.kubecors-verify.invalid GET"}},
 		{name: "any origin has no stranger to check", p: Promise{Origins: []string{"*"}, Methods: []string{"*"}},
 			want: []string{"OPTIONS https://kubecors-verify.example.com PUT", "GET https://kubecors-verify.example.com GET"}},
 		{name: "a port wildcard gets a port", p: Promise{Origins: []string{"http://localhost:*"}, Headers: []string{"X-Id"}},
 			want: []string{"OPTIONS http://localhost:8443 GET", "GET http://localhost:8443 GET",
-				"OPTIONS https://kubecors-verify.invalid GET", "GET https://kubecors-verify.invalid GET"}},
+				"OPTIONS https://kubecors-verify.invalid GET", "GET https://kubecors-verify.invalid GET",
+				"GET http://localhost.kubecors-verify.invalid:8443 GET"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cs := checks(tc.p)
