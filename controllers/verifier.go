@@ -1,9 +1,11 @@
 package controllers
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -73,6 +75,12 @@ type Verifier struct {
 	Addresses map[string]string
 	// Workers is how many policies are verified at once; zero means two.
 	Workers int
+	// BatchSize is how many targets of a policy one pass verifies before
+	// writing status and yielding the worker; zero means
+	// MaxListedTargets. A policy over thousands of targets is verified in
+	// batches, listed targets first, so that it neither holds a worker for
+	// hours nor shows nothing until its last target is done.
+	BatchSize int
 
 	queue workqueue.TypedRateLimitingInterface[types.NamespacedName]
 	mu    sync.Mutex
@@ -80,13 +88,22 @@ type Verifier struct {
 	rounds map[types.NamespacedName]round
 }
 
-// round is what a policy's last verification saw.
+// round is what a policy's verification saw so far.
 type round struct {
 	// fingerprint changes whenever the policy or one of its programmed
 	// targets changes.
 	fingerprint string
-	at          time.Time
+	// at is when the last full pass over the targets ended.
+	at time.Time
+	// next is where the pass in progress goes on; zero between passes.
+	next int
+	// results are the last verdicts, by target key.
+	results map[string]verifiedTarget
 }
+
+// nextBatchDelay is how soon the next batch of a pass in progress runs;
+// the rate limits pace the requests anyway.
+const nextBatchDelay = time.Second
 
 var _ manager.LeaderElectionRunnable = &Verifier{}
 
@@ -220,29 +237,81 @@ func (v *Verifier) verifyPolicy(ctx context.Context, key types.NamespacedName) (
 	v.mu.Lock()
 	last, seen := v.rounds[key]
 	v.mu.Unlock()
-	if seen && last.fingerprint == fingerprint {
+	switch {
+	case !seen || last.fingerprint != fingerprint:
+		// A change: a new pass at once, listed targets first; earlier
+		// verdicts stand until their target's turn.
+		last.next = 0
+	case last.next > 0:
+	default:
 		if wait := time.Until(last.at.Add(interval)); wait > 0 {
 			return jitter(wait), false, nil
 		}
 	}
+	programmed = listedFirst(programmed, policy.Status.Targets)
+	if last.next >= len(programmed) {
+		last.next = 0
+	}
+	batch := programmed[last.next:min(last.next+cmp.Or(v.BatchSize, kubecorsv1alpha1.MaxListedTargets), len(programmed))]
 	promise := verify.PromiseOf(&policy.Spec)
-	results := make([]verifiedTarget, 0, len(programmed))
-	unreachable := false
+	fresh := make(map[string]verifiedTarget, len(programmed))
 	for _, t := range programmed {
+		if r, ok := last.results[corsrules.TargetKey(t.Result.Ref)]; ok {
+			fresh[corsrules.TargetKey(t.Result.Ref)] = r
+		}
+	}
+	for _, t := range batch {
 		vt := v.verifyTarget(ctx, policy, snapshot, promise, t)
 		if ctx.Err() != nil {
 			return 0, false, nil
 		}
-		unreachable = unreachable || vt.result.Status == metav1.ConditionUnknown
-		results = append(results, vt)
+		fresh[corsrules.TargetKey(t.Result.Ref)] = vt
+	}
+	last.fingerprint, last.results, last.next = fingerprint, fresh, last.next+len(batch)
+	done := last.next >= len(programmed)
+	if done {
+		last.next, last.at = 0, time.Now()
 	}
 	v.mu.Lock()
-	v.rounds[key] = round{fingerprint: fingerprint, at: time.Now()}
+	v.rounds[key] = last
 	v.mu.Unlock()
+	results := make([]verifiedTarget, 0, len(fresh))
+	unreachable := false
+	for _, t := range programmed {
+		if r, ok := fresh[corsrules.TargetKey(t.Result.Ref)]; ok {
+			results = append(results, r)
+			unreachable = unreachable || r.result.Status == metav1.ConditionUnknown
+		}
+	}
 	if err := v.writeStatus(ctx, key, results, true); err != nil {
 		return 0, false, err
 	}
+	if !done {
+		return nextBatchDelay, false, nil
+	}
 	return jitter(interval), unreachable, nil
+}
+
+// listedFirst puts the targets the policy's status lists first, so
+// that their Verified conditions appear first; the order is otherwise
+// kept.
+func listedFirst(targets []plan.Target, listed []kubecorsv1alpha1.TargetStatus) []plan.Target {
+	isListed := make(map[string]bool, len(listed))
+	for _, t := range listed {
+		isListed[corsrules.TargetKey(t.TargetRef)] = true
+	}
+	out := slices.Clone(targets)
+	slices.SortStableFunc(out, func(a, b plan.Target) int {
+		la, lb := isListed[corsrules.TargetKey(a.Result.Ref)], isListed[corsrules.TargetKey(b.Result.Ref)]
+		switch {
+		case la && !lb:
+			return -1
+		case lb && !la:
+			return 1
+		}
+		return 0
+	})
+	return out
 }
 
 // verifyTarget finds the address of one target and verifies it.

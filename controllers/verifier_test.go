@@ -176,23 +176,35 @@ var _ = Describe("Verifying targets on the wire", func() {
 		Expect(s.Targets[0].Verification).To(BeNil())
 	})
 
-	It("reports NoAddress as Unknown when no address of the data plane is known", func() {
+	It("reports NoAddress as Unknown when no address of the data plane is known, a batch of targets at a time", func() {
 		ns := newNamespace()
-		Expect(k8sClient.Create(ctx, ingress(ns, "web", nil))).To(Succeed())
+		for _, name := range []string{"web", "web-2", "web-3"} {
+			Expect(k8sClient.Create(ctx, ingress(ns, name, nil))).To(Succeed())
+		}
 		p := policy(ns, "nowhere", func(s *kubecorsv1alpha1.CorsPolicySpec) {
-			s.TargetRefs = []kubecorsv1alpha1.PolicyTargetReference{ingressRef("web")}
+			s.TargetRefs = []kubecorsv1alpha1.PolicyTargetReference{ingressRef("web"), ingressRef("web-2"), ingressRef("web-3")}
 		})
 		Expect(k8sClient.Create(ctx, p)).To(Succeed())
-		Eventually(targetCondition(p, "web")).Should(HaveField("Reason", kubecorsv1alpha1.ReasonProgrammed))
+		Eventually(func(g Gomega) string { return statusOf(p)(g).ProgrammedTargets }).Should(Equal("3/3"))
 		renderers, err := registry.NewRegistry(nil)
 		Expect(err).NotTo(HaveOccurred())
 		v := &Verifier{Client: k8sClient, APIReader: k8sClient, Recorder: events.NewFakeRecorder(8),
 			Reconciler: &CorsPolicyReconciler{Client: k8sClient, Renderers: renderers},
-			Sender:     verify.NewSender(nil, verify.Limits{PerDataPlane: rate.Inf, PerTarget: rate.Inf}, time.Second)}
+			Sender:     verify.NewSender(nil, verify.Limits{PerDataPlane: rate.Inf, PerTarget: rate.Inf}, time.Second), BatchSize: 2}
 		v.init()
-		_, retry, err := v.verifyPolicy(ctx, client.ObjectKeyFromObject(p))
+		By("the first batch: two targets, and the next batch soon")
+		next, retry, err := v.verifyPolicy(ctx, client.ObjectKeyFromObject(p))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(retry).To(BeFalse(), "a pass in progress goes on without backoff")
+		Expect(next).To(Equal(nextBatchDelay))
+		Expect(statusOf(p)(Default).TargetCounts.VerificationUnknown).To(Equal(int32(2)))
+		Expect(statusOf(p)(Default).VerifiedTargets).To(Equal("0/3"))
+		By("the second batch ends the pass: all three, and a retry with backoff as none answered")
+		next, retry, err = v.verifyPolicy(ctx, client.ObjectKeyFromObject(p))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(retry).To(BeTrue())
+		Expect(next).To(BeNumerically(">=", DefaultVerifyInterval))
+		Expect(statusOf(p)(Default).TargetCounts.VerificationUnknown).To(Equal(int32(3)))
 		Expect(verifiedCondition(p)(Default)).To(And(HaveField("Status", metav1.ConditionUnknown),
 			HaveField("Reason", kubecorsv1alpha1.ReasonNoAddress), HaveField("Message", ContainSubstring(AnnotationVerifyAddress))))
 	})
