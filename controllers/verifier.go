@@ -99,6 +99,22 @@ type round struct {
 	next int
 	// results are the last verdicts, by target key.
 	results map[string]verifiedTarget
+	// failures counts the passes in a row in which a data plane did not
+	// answer; they bring the next pass forward, with backoff.
+	failures int
+}
+
+// maxBackoffDoublings keeps the backoff's shift far from overflowing.
+const maxBackoffDoublings = 20
+
+// due is when the next pass should start: an interval after the last, or
+// sooner, backing off from firstVerifyRetry, when a data plane did not
+// answer.
+func (r round) due(interval time.Duration) time.Time {
+	if r.failures > 0 {
+		return r.at.Add(min(firstVerifyRetry<<min(r.failures-1, maxBackoffDoublings), interval))
+	}
+	return r.at.Add(interval)
 }
 
 // nextBatchDelay is how soon the next batch of a pass in progress runs;
@@ -169,13 +185,13 @@ func (v *Verifier) processNext(ctx context.Context) bool {
 		return false
 	}
 	defer v.queue.Done(key)
-	next, again, err := v.verifyPolicy(ctx, key)
+	// A data plane that did not answer is retried with the round's own
+	// backoff (round.due); the queue's backs off API errors.
+	next, _, err := v.verifyPolicy(ctx, key)
 	switch {
 	case ctx.Err() != nil:
 	case err != nil:
 		logf.FromContext(ctx).Error(err, "Verifying a policy failed", "policy", key)
-		v.queue.AddRateLimited(key)
-	case again:
 		v.queue.AddRateLimited(key)
 	case next > 0:
 		v.queue.Forget(key)
@@ -199,9 +215,10 @@ type verifiedTarget struct {
 	result verify.Result
 }
 
-// verifyPolicy runs a round for a policy when it is due, and returns when
-// the next one is, and whether a data plane did not answer (retry with
-// backoff).
+// verifyPolicy runs the next batch of a policy's pass when one is due,
+// and returns when the policy should be looked at again, and whether a
+// data plane did not answer in the pass that ended (the next pass then
+// comes sooner, with backoff).
 func (v *Verifier) verifyPolicy(ctx context.Context, key types.NamespacedName) (time.Duration, bool, error) {
 	policy := &kubecorsv1alpha1.CorsPolicy{}
 	if err := v.Client.Get(ctx, key, policy); err != nil {
@@ -244,7 +261,7 @@ func (v *Verifier) verifyPolicy(ctx context.Context, key types.NamespacedName) (
 		last.next = 0
 	case last.next > 0:
 	default:
-		if wait := time.Until(last.at.Add(interval)); wait > 0 {
+		if wait := time.Until(last.due(interval)); wait > 0 {
 			return jitter(wait), false, nil
 		}
 	}
@@ -267,14 +284,12 @@ func (v *Verifier) verifyPolicy(ctx context.Context, key types.NamespacedName) (
 		}
 		fresh[corsrules.TargetKey(t.Result.Ref)] = vt
 	}
+	failures := last.failures
 	last.fingerprint, last.results, last.next = fingerprint, fresh, last.next+len(batch)
 	done := last.next >= len(programmed)
 	if done {
 		last.next, last.at = 0, time.Now()
 	}
-	v.mu.Lock()
-	v.rounds[key] = last
-	v.mu.Unlock()
 	results := make([]verifiedTarget, 0, len(fresh))
 	unreachable := false
 	for _, t := range programmed {
@@ -283,13 +298,22 @@ func (v *Verifier) verifyPolicy(ctx context.Context, key types.NamespacedName) (
 			unreachable = unreachable || r.result.Status == metav1.ConditionUnknown
 		}
 	}
+	if done {
+		last.failures = 0
+		if unreachable {
+			last.failures = min(failures+1, maxBackoffDoublings+1)
+		}
+	}
+	v.mu.Lock()
+	v.rounds[key] = last
+	v.mu.Unlock()
 	if err := v.writeStatus(ctx, key, results, true); err != nil {
 		return 0, false, err
 	}
 	if !done {
 		return nextBatchDelay, false, nil
 	}
-	return jitter(interval), unreachable, nil
+	return jitter(max(time.Until(last.due(interval)), nextBatchDelay)), unreachable, nil
 }
 
 // listedFirst puts the targets the policy's status lists first, so

@@ -3,6 +3,7 @@ package controllers
 import (
 	"strings"
 	"testing"
+	"time"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -102,5 +103,19 @@ func TestParseVerifyAddresses(t *testing.T) {
 		if _, err := ParseVerifyAddresses([]string{bad}); err == nil || !strings.Contains(err.Error(), "--verify-address") {
 			t.Errorf("%q: error %v, want a refusal naming --verify-address", bad, err)
 		}
+	}
+}
+
+// TestRoundBackoff: a pass in which a data plane did not answer brings the
+// next one forward, doubling from 5 s up to the interval.
+func TestRoundBackoff(t *testing.T) {
+	at := time.Date(2026, 12, 1, 21, 0, 0, 0, time.UTC)
+	for failures, want := range []time.Duration{10 * time.Minute, 5 * time.Second, 10 * time.Second, 20 * time.Second, 40 * time.Second} {
+		if got := (round{at: at, failures: failures}).due(10 * time.Minute).Sub(at); got != want {
+			t.Errorf("%d failures: due after %s, want %s", failures, got, want)
+		}
+	}
+	if got := (round{at: at, failures: maxBackoffDoublings + 1}).due(10 * time.Minute).Sub(at); got != 10*time.Minute {
+		t.Errorf("many failures: due after %s, want the interval", got)
 	}
 }
