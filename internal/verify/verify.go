@@ -390,7 +390,9 @@ func broaderFindings(p Promise, o observation) []string {
 		out = append(out, fmt.Sprintf("the %s (%s) is allowed; seen: %s", o.check.name, o.check.req.Origin, describe(o.ex)))
 	}
 	for _, r := range []*corscheck.Response{o.ex.Preflight, o.ex.Actual} {
-		if r == nil {
+		// The other CORS headers of a response that does not allow the
+		// origin are inert: browsers stop at Access-Control-Allow-Origin.
+		if r == nil || !allowsOrigin(*r, o.check.req.Origin) {
 			continue
 		}
 		if !p.Credentials && strings.EqualFold(strings.Join(headerValues(r.Header, headerAllowCredentials), ","), "true") {
@@ -408,6 +410,13 @@ func broaderFindings(p Promise, o observation) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// allowsOrigin reports whether a response's Access-Control-Allow-Origin
+// lets origin through: the origin itself or "*".
+func allowsOrigin(r corscheck.Response, origin string) bool {
+	values := headerValues(r.Header, headerAllowOrigin)
+	return slices.ContainsFunc(values, func(v string) bool { v = strings.TrimSpace(v); return v == origin || v == wildcard })
 }
 
 // beyond returns the items of the header values that the promised list

@@ -129,6 +129,17 @@ func TestVerify(t *testing.T) {
 			},
 			status: metav1.ConditionFalse, diagnosis: ClassBroaderThanPolicy, reason: "BroaderThanPolicy", broader: true,
 			seen: "https://app.example.com.kubecors-verify.invalid"},
+		{name: "CORS headers without Access-Control-Allow-Origin for a stranger are inert, not broader",
+			wrap: func(w http.ResponseWriter, r *http.Request) bool {
+				if r.Header.Get("Origin") != "https://app.example.com" && r.Method == http.MethodOptions {
+					w.Header().Set("Access-Control-Allow-Methods", "GET, PUT, DELETE")
+					w.Header().Set("Access-Control-Allow-Credentials", "true")
+					w.WriteHeader(http.StatusNoContent)
+					return true
+				}
+				return false
+			},
+			status: metav1.ConditionTrue, reason: "Verified", seen: "answered as the policy promises"},
 		{name: "a data plane allowing DELETE and credentials is broader-than-policy",
 			wrap: func(w http.ResponseWriter, r *http.Request) bool {
 				if r.Header.Get("Origin") == "https://app.example.com" && r.Method == http.MethodOptions {
