@@ -256,6 +256,7 @@ func run(ctx context.Context, o options) error {
 		// The flag's help says what this is; the reconciler's zero means one.
 		MaxConcurrentReconciles: o.maxConcurrentReconciles,
 		MaxConcurrentWrites:     o.maxConcurrentWrites,
+		ClearVerification:       !o.verify,
 	}
 	if err := reconciler.SetupWithManager(ctx, mgr); err != nil {
 		return err

@@ -58,6 +58,10 @@ type CorsPolicyReconciler struct {
 	// Verifier, when set, is told after each reconcile, so that a changed
 	// policy or target is verified on the wire at once.
 	Verifier *Verifier
+	// ClearVerification removes what an earlier run's verifier wrote in
+	// status, for an operator started with --verify=false, whose status
+	// would otherwise keep stale Verified conditions forever.
+	ClearVerification bool
 
 	gateway gatewayAPI
 }
@@ -140,6 +144,9 @@ func (r *CorsPolicyReconciler) reconcileNormal(ctx context.Context, policy *kube
 	}
 	failures = append(failures, r.cleanupTargets(ctx, policy, keep))
 	policy.Status = plan.Status(policy, decided.Verdict, results, metav1.Now())
+	if r.ClearVerification {
+		applyVerification(policy, nil, false)
+	}
 	return errors.Join(failures...)
 }
 
