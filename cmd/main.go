@@ -11,6 +11,9 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -27,6 +30,7 @@ import (
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/controllers"
 	"github.com/kubecors/kubecors/internal/dataplanes/registry"
+	"github.com/kubecors/kubecors/internal/verify"
 	"github.com/kubecors/kubecors/internal/version"
 	webhookv1alpha1 "github.com/kubecors/kubecors/internal/webhook/v1alpha1"
 	"github.com/kubecors/kubecors/internal/webhookcerts"
@@ -70,6 +74,13 @@ type options struct {
 	pprofAddr               string
 	showVersion             bool
 	watchNamespaces         stringList
+	// Verification on the wire: see README "Verified on the wire".
+	verify           bool
+	verifyInterval   time.Duration
+	verifyTimeout    time.Duration
+	verifyRate       float64
+	verifyTargetRate float64
+	verifyAddresses  stringList
 }
 
 // stringList is a repeatable string flag.
@@ -124,6 +135,23 @@ func parseFlags() options {
 		`The address the Go profiler (/debug/pprof) binds to, e.g. "localhost:6060"; empty turns it off.`)
 	flag.Var(&o.watchNamespaces, "watch-namespace",
 		"Reconcile CorsPolicies and their targets in this namespace only (repeatable; default: every namespace).")
+	flag.BoolVar(&o.verify, "verify", true,
+		"Verify each programmed target on the wire: send, from the operator's pod through the target's data plane, "+
+			"the OPTIONS and GET requests a browser sends (no body, never credentials) and set its Verified condition.")
+	flag.DurationVar(&o.verifyInterval, "verify-interval", controllers.DefaultVerifyInterval,
+		"How often each target is verified again when nothing changed (jittered by up to 10%); "+
+			"a policy's spec.verification.interval overrides it.")
+	flag.DurationVar(&o.verifyTimeout, "verify-timeout", controllers.DefaultVerifyTimeout,
+		"Time limit of each verification request.")
+	flag.Float64Var(&o.verifyRate, "verify-rate", controllers.DefaultVerifyRate,
+		"Most verification requests per second to one data plane address.")
+	flag.Float64Var(&o.verifyTargetRate, "verify-target-rate", controllers.DefaultVerifyTargetRate,
+		"Most verification requests per second for one target.")
+	flag.Var(&o.verifyAddresses, "verify-address",
+		"KEY=[http[s]://]HOST:PORT: where to send the verification requests of targets served by KEY, "+
+			"an IngressClass or GatewayClass name, a controller name, a data plane (ingress-nginx, traefik, …) "+
+			"or a Gateway as NAMESPACE/NAME; repeatable. "+
+			"The kubecors.io/verify-address annotation on a target, IngressClass or Gateway takes precedence.")
 	flag.BoolVar(&o.showVersion, "version", false, "Print the version and exit.")
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
@@ -220,7 +248,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return fmt.Errorf("--data-plane-mapping: %w", err)
 	}
-	if err := (&controllers.CorsPolicyReconciler{
+	reconciler := &controllers.CorsPolicyReconciler{
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
 		Recorder:  mgr.GetEventRecorder("kubecors"),
@@ -228,7 +256,12 @@ func run(ctx context.Context, o options) error {
 		// The flag's help says what this is; the reconciler's zero means one.
 		MaxConcurrentReconciles: o.maxConcurrentReconciles,
 		MaxConcurrentWrites:     o.maxConcurrentWrites,
-	}).SetupWithManager(ctx, mgr); err != nil {
+		ClearVerification:       !o.verify,
+	}
+	if err := reconciler.SetupWithManager(ctx, mgr); err != nil {
+		return err
+	}
+	if err := setupVerifier(mgr, reconciler, o); err != nil {
 		return err
 	}
 
@@ -292,4 +325,31 @@ func readyCheck(mgr ctrl.Manager, webhooksEnabled bool, certsReady <-chan struct
 			return errors.New("webhook certificate not ready")
 		}
 	}
+}
+
+// setupVerifier adds the wire verifier when --verify is on.
+func setupVerifier(mgr ctrl.Manager, reconciler *controllers.CorsPolicyReconciler, o options) error {
+	if !o.verify {
+		return nil
+	}
+	if o.verifyInterval < 10*time.Second || o.verifyTimeout <= 0 || o.verifyRate <= 0 || o.verifyTargetRate <= 0 {
+		return fmt.Errorf("--verify-interval must be at least 10s and --verify-timeout, --verify-rate and "+
+			"--verify-target-rate positive; got %s, %s, %v, %v",
+			o.verifyInterval, o.verifyTimeout, o.verifyRate, o.verifyTargetRate)
+	}
+	addresses, err := controllers.ParseVerifyAddresses(o.verifyAddresses)
+	if err != nil {
+		return err
+	}
+	controllers.RegisterVerifyMetrics(mgr.GetClient())
+	return (&controllers.Verifier{
+		Client:     mgr.GetClient(),
+		APIReader:  mgr.GetAPIReader(),
+		Recorder:   mgr.GetEventRecorder("kubecors"),
+		Reconciler: reconciler,
+		Sender: verify.NewSender(nil,
+			verify.Limits{PerDataPlane: rate.Limit(o.verifyRate), PerTarget: rate.Limit(o.verifyTargetRate)}, o.verifyTimeout),
+		Interval:  o.verifyInterval,
+		Addresses: addresses,
+	}).SetupWithManager(mgr)
 }

@@ -55,6 +55,13 @@ type CorsPolicyReconciler struct {
 	// MaxConcurrentWrites is how many targets of one policy are written at
 	// once; zero means one.
 	MaxConcurrentWrites int
+	// Verifier, when set, is told after each reconcile, so that a changed
+	// policy or target is verified on the wire at once.
+	Verifier *Verifier
+	// ClearVerification removes what an earlier run's verifier wrote in
+	// status, for an operator started with --verify=false, whose status
+	// would otherwise keep stale Verified conditions forever.
+	ClearVerification bool
 
 	gateway gatewayAPI
 }
@@ -91,6 +98,7 @@ func (r *CorsPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 			res, err = ctrl.Result{RequeueAfter: statusConflictDelay}, nil
 		}
 		retErr = errors.Join(retErr, err)
+		r.Verifier.Enqueue(req.NamespacedName)
 	}()
 	return ctrl.Result{}, r.reconcileNormal(ctx, policy)
 }
@@ -136,6 +144,9 @@ func (r *CorsPolicyReconciler) reconcileNormal(ctx context.Context, policy *kube
 	}
 	failures = append(failures, r.cleanupTargets(ctx, policy, keep))
 	policy.Status = plan.Status(policy, decided.Verdict, results, metav1.Now())
+	if r.ClearVerification {
+		applyVerification(policy, nil, false)
+	}
 	return errors.Join(failures...)
 }
 

@@ -13,6 +13,39 @@ const (
 	// ConditionConflicted says whether another writer already owns the
 	// configuration kubecors would write for a target.
 	ConditionConflicted = "Conflicted"
+
+	// ConditionVerified says whether the target's data plane, asked on the
+	// wire the way a browser asks, answers what the policy promises: True,
+	// False with the diagnosis as reason, or Unknown when it could not be
+	// reached. Other reasons are the diagnosis in CamelCase
+	// (OriginMismatch, PreflightNotHandled, NoCorsHeaders, …).
+	ConditionVerified = "Verified"
+)
+
+// Reasons of the Verified condition.
+const (
+	// ReasonVerified means every request was answered as the policy
+	// promises.
+	ReasonVerified = "Verified"
+
+	// ReasonDuplicateAllowOrigin means a response carried
+	// Access-Control-Allow-Origin more than once (the data plane's and a
+	// backend's own), which browsers always block.
+	ReasonDuplicateAllowOrigin = "DuplicateAllowOrigin"
+
+	// ReasonBroaderThanPolicy means the wire allows more than the policy:
+	// an origin, method, header, exposed header or credentials it does not
+	// list.
+	ReasonBroaderThanPolicy = "BroaderThanPolicy"
+
+	// ReasonUnreachable means the data plane did not answer in time; the
+	// verdict is Unknown, never False.
+	ReasonUnreachable = "Unreachable"
+
+	// ReasonNoAddress means no address of the target's data plane is
+	// known: no kubecors.io/verify-address annotation, --verify-address
+	// flag, Ingress load balancer status or Gateway address.
+	ReasonNoAddress = "NoAddress"
 )
 
 // Reasons of the Accepted condition.

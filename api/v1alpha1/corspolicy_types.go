@@ -267,6 +267,46 @@ type CorsPolicySpec struct {
 	//
 	// +optional
 	DangerouslyAllowPublicSuffixWildcards bool `json:"dangerouslyAllowPublicSuffixWildcards,omitempty"`
+
+	// Verification sets how kubecors checks on the wire what each target's
+	// data plane answers browsers (the Verified condition of each target).
+	// When unset, targets are verified at the operator's --verify-interval
+	// (default 10 minutes) unless the operator runs with --verify=false.
+	//
+	// +optional
+	Verification *VerificationSpec `json:"verification,omitempty"`
+}
+
+// Verification modes.
+const (
+	// VerificationEnabled checks the policy's targets on the wire.
+	VerificationEnabled = "Enabled"
+	// VerificationDisabled sends nothing for the policy's targets and
+	// removes their Verified condition.
+	VerificationDisabled = "Disabled"
+)
+
+// VerificationSpec sets how kubecors verifies a policy's targets on the
+// wire: from inside the cluster, through the target's data plane, it sends
+// the OPTIONS preflights and GET requests a browser would send (no body,
+// never credentials) and compares the answers with the policy.
+type VerificationSpec struct {
+	// Mode is Enabled (the default) or Disabled. Disabled sends nothing
+	// for this policy's targets and removes their Verified condition.
+	//
+	// +optional
+	// +kubebuilder:default=Enabled
+	// +kubebuilder:validation:Enum=Enabled;Disabled
+	Mode string `json:"mode,omitempty"`
+
+	// Interval is how often each target is verified again when nothing
+	// changed, jittered by up to 10%; a change of the policy or the target
+	// verifies it at once. From 10s to 24h; defaults to the operator's
+	// --verify-interval (10m).
+	//
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('10s') && duration(self) <= duration('24h')",message="interval must be from 10s to 24h, for example \"10m\""
+	Interval *metav1.Duration `json:"interval,omitempty"`
 }
 
 // TargetStatus reports what kubecors did for one target of a policy.
@@ -289,8 +329,8 @@ type TargetStatus struct {
 	// +kubebuilder:validation:MaxLength=253
 	ControllerName string `json:"controllerName,omitempty"`
 
-	// Conditions describe the state of this target: Programmed and
-	// Conflicted.
+	// Conditions describe the state of this target: Programmed,
+	// Conflicted and Verified.
 	//
 	// +optional
 	// +listType=map
@@ -304,6 +344,51 @@ type TargetStatus struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=4096
 	Message string `json:"message,omitempty"`
+
+	// Verification is the last check of this target on the wire; the
+	// Verified condition holds its verdict and the raw headers seen. Unset
+	// until the target is first verified, and while it is not programmed.
+	//
+	// +optional
+	Verification *TargetVerification `json:"verification,omitempty"`
+}
+
+// TargetVerification is the last check of one target on the wire.
+type TargetVerification struct {
+	// ObservedAt is when the data plane last answered, or when it last
+	// failed to.
+	ObservedAt metav1.Time `json:"observedAt"`
+
+	// URL is the URL a browser would call, as the requests named it (Host
+	// and path of one rule of the target).
+	//
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	URL string `json:"url,omitempty"`
+
+	// Address is where the requests were sent: the data plane's Service,
+	// load balancer or Gateway address, as host:port.
+	//
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	Address string `json:"address,omitempty"`
+
+	// Diagnosis names what the wire does differently from the policy:
+	// duplicate-allow-origin, broader-than-policy, origin-mismatch,
+	// preflight-not-handled, no-cors-headers, … (the vocabulary of
+	// `kubectl cors probe`), or unreachable and no-address when nothing
+	// could be checked. Empty when verified.
+	//
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	Diagnosis string `json:"diagnosis,omitempty"`
+
+	// BroaderThanPolicy is true when the wire allows an origin, method,
+	// header, exposed header or credentials that the policy does not: a
+	// security finding, whatever Diagnosis names first.
+	//
+	// +optional
+	BroaderThanPolicy bool `json:"broaderThanPolicy,omitempty"`
 }
 
 // MaxListedTargets is how many targets a CorsPolicy's status lists at most.
@@ -353,6 +438,34 @@ type TargetCounts struct {
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	NotProgrammed int32 `json:"notProgrammed,omitempty"`
+
+	// Verified counts the programmed targets whose data plane answered on
+	// the wire what the policy promises (Verified=True).
+	//
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	Verified int32 `json:"verified,omitempty"`
+
+	// VerificationFailed counts the targets whose data plane answered
+	// differently from the policy (Verified=False).
+	//
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	VerificationFailed int32 `json:"verificationFailed,omitempty"`
+
+	// VerificationUnknown counts the targets whose data plane could not be
+	// reached or has no known address (Verified=Unknown).
+	//
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	VerificationUnknown int32 `json:"verificationUnknown,omitempty"`
+
+	// BroaderThanPolicy counts the targets whose data plane allows more
+	// than the policy: a security finding.
+	//
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	BroaderThanPolicy int32 `json:"broaderThanPolicy,omitempty"`
 }
 
 // CorsPolicyStatus is the observed state of a CorsPolicy.
@@ -402,6 +515,14 @@ type CorsPolicyStatus struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=32
 	ProgrammedTargets string `json:"programmedTargets,omitempty"`
+
+	// VerifiedTargets counts targets verified on the wire out of all
+	// targets, as "verified/total", for `kubectl get`; unset when
+	// verification is off.
+	//
+	// +optional
+	// +kubebuilder:validation:MaxLength=32
+	VerifiedTargets string `json:"verifiedTargets,omitempty"`
 }
 
 // CorsPolicy declares the CORS behaviour (allowed origins, methods and
@@ -415,6 +536,7 @@ type CorsPolicyStatus struct {
 // +kubebuilder:printcolumn:name="Origins",type=string,JSONPath=`.spec.allowOrigins`
 // +kubebuilder:printcolumn:name="Credentials",type=boolean,JSONPath=`.spec.allowCredentials`
 // +kubebuilder:printcolumn:name="Programmed",type=string,JSONPath=`.status.programmedTargets`
+// +kubebuilder:printcolumn:name="Verified",type=string,JSONPath=`.status.verifiedTargets`
 // +kubebuilder:printcolumn:name="Accepted",type=string,JSONPath=`.status.conditions[?(@.type=="Accepted")].status`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Programmed")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`

@@ -35,6 +35,9 @@ type explainReport struct {
 	Fix string `json:"fix,omitempty"`
 	// Hints are further advice: alternatives, migration to a CorsPolicy.
 	Hints []string `json:"hints,omitempty"`
+	// Wire is the last check of the target on the wire by the operator,
+	// when there is one.
+	Wire *wireView `json:"wire,omitempty"`
 }
 
 // exchangeView is one request of the exchange and its simulated response.
@@ -71,6 +74,10 @@ func explain(t *explainTarget, req corscheck.Request) (*explainReport, error) {
 			Status: ex.Actual.Status, Headers: ex.Actual.Header}
 	}
 	r.Fix, r.Hints = t.fix(req, verdict)
+	r.Wire = lastWireObservation(t)
+	if hint := wireHint(r.Wire, verdict.Allowed); hint != "" {
+		r.Hints = append(r.Hints, hint)
+	}
 	if verdict.Failure != nil {
 		r.Causes = causes(eff, verdict.Failure.Class)
 	}
@@ -199,6 +206,7 @@ func printExplainReport(w io.Writer, format string, r *explainReport) error {
 	for _, n := range r.Notes {
 		p.field("Note", n)
 	}
+	printWire(p, r.Wire)
 	p.line("")
 	p.line("Effective configuration:")
 	printSettings(p, r.Effective)

@@ -1,15 +1,18 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -44,7 +47,12 @@ Conditions written for an older generation of the policy are marked stale.
 not its policy's status lists it (a policy's status lists at most 64 of
 its targets): the governing policy as the controller decides it, the
 competing ones, the data plane, the Programmed reason, and whether the
-target carries the policy's configuration.`,
+target carries the policy's configuration.
+
+When kubecors verifies targets on the wire, a VERIFIED column counts the
+targets whose data plane answers as the policy promises, and each listed
+target shows its Verified condition and when and where it was last
+verified, with the diagnosis and headers seen when it is not.`,
 		Example: `  kubectl cors status
   kubectl cors status -n shop api -o yaml
   kubectl cors status -n shop --target ingress/web-4711`,
@@ -119,15 +127,20 @@ type targetStatusView struct {
 	Controller  string          `json:"controllerName,omitempty"`
 	Conditions  []conditionView `json:"conditions"`
 	Message     string          `json:"message,omitempty"`
+	// Verification is the last check of the target on the wire.
+	Verification *kubecorsv1alpha1.TargetVerification `json:"verification,omitempty"`
 }
 
 // policyStatusView is one policy as status shows it.
 type policyStatusView struct {
-	Namespace  string             `json:"namespace"`
-	Name       string             `json:"name"`
-	Accepted   *conditionView     `json:"accepted,omitempty"`
-	Programmed *conditionView     `json:"programmed,omitempty"`
-	Summary    string             `json:"programmedTargets,omitempty"`
+	Namespace  string         `json:"namespace"`
+	Name       string         `json:"name"`
+	Accepted   *conditionView `json:"accepted,omitempty"`
+	Programmed *conditionView `json:"programmed,omitempty"`
+	Summary    string         `json:"programmedTargets,omitempty"`
+	// Verified is "verified/total" when kubecors verifies the policy's
+	// targets on the wire.
+	Verified   string             `json:"verifiedTargets,omitempty"`
 	DataPlanes []string           `json:"dataPlanes"`
 	Targets    []targetStatusView `json:"targets"`
 	// ClusterPolicyViolation is the Accepted message when a cluster-wide
@@ -140,7 +153,8 @@ type policyStatusView struct {
 
 // statusView reads a policy's status.
 func statusView(p *kubecorsv1alpha1.CorsPolicy) policyStatusView {
-	v := policyStatusView{Namespace: p.Namespace, Name: p.Name, Summary: p.Status.ProgrammedTargets, DataPlanes: []string{}, Targets: []targetStatusView{}}
+	v := policyStatusView{Namespace: p.Namespace, Name: p.Name, Summary: p.Status.ProgrammedTargets, Verified: p.Status.VerifiedTargets,
+		DataPlanes: []string{}, Targets: []targetStatusView{}}
 	view := func(c *metav1.Condition) *conditionView {
 		if c == nil {
 			return nil
@@ -155,7 +169,7 @@ func statusView(p *kubecorsv1alpha1.CorsPolicy) policyStatusView {
 	}
 	for _, t := range p.Status.Targets {
 		tv := targetStatusView{Kind: t.TargetRef.Kind, Name: t.TargetRef.Name, DataPlane: t.DataPlane, Controller: t.ControllerName,
-			Message: t.Message, Conditions: []conditionView{}}
+			Message: t.Message, Conditions: []conditionView{}, Verification: t.Verification}
 		if t.TargetRef.SectionName != nil {
 			tv.SectionName = *t.TargetRef.SectionName
 		}
@@ -184,7 +198,14 @@ func printStatus(w io.Writer, format string, views []policyStatusView) error {
 		p.line("No CorsPolicy found.")
 		return p.err
 	}
-	rows := [][]string{{"NAMESPACE", "NAME", "ACCEPTED", "PROGRAMMED", "TARGETS", "DATA PLANES"}}
+	// The VERIFIED column appears once kubecors verifies some policy on
+	// the wire.
+	verified := slices.ContainsFunc(views, func(v policyStatusView) bool { return v.Verified != "" })
+	header := []string{"NAMESPACE", "NAME", "ACCEPTED", "PROGRAMMED", "TARGETS", "DATA PLANES"}
+	if verified {
+		header = slices.Insert(header, 5, "VERIFIED")
+	}
+	rows := [][]string{header}
 	for _, v := range views {
 		planes := strings.Join(v.DataPlanes, ",")
 		if planes == "" {
@@ -194,7 +215,11 @@ func printStatus(w io.Writer, format string, views []policyStatusView) error {
 		if summary == "" {
 			summary = "-"
 		}
-		rows = append(rows, []string{v.Namespace, v.Name, shortCondition(v.Accepted), shortCondition(v.Programmed), summary, planes})
+		row := []string{v.Namespace, v.Name, shortCondition(v.Accepted), shortCondition(v.Programmed), summary, planes}
+		if verified {
+			row = slices.Insert(row, 5, cmp.Or(v.Verified, "-"))
+		}
+		rows = append(rows, row)
 	}
 	writeTable(p, "", rows)
 	for _, v := range views {
@@ -259,6 +284,31 @@ func statusDetails(v policyStatusView) []string {
 			line += ": " + t.Message
 		}
 		out = append(out, line)
+		if w := wireLine(t); w != "" {
+			out = append(out, "  "+w)
+		}
 	}
 	return out
+}
+
+// statusNow is the clock that ages verifications; tests replace it.
+var statusNow = time.Now
+
+// wireLine says when and where a target was last verified on the wire,
+// and what was seen when it was not as the policy promises.
+func wireLine(t targetStatusView) string {
+	w := t.Verification
+	if w == nil {
+		return ""
+	}
+	line := fmt.Sprintf("verified on the wire %s ago at %s via %s", duration.HumanDuration(statusNow().Sub(w.ObservedAt.Time)), w.URL, w.Address)
+	if i := slices.IndexFunc(t.Conditions, func(c conditionView) bool {
+		return c.Type == kubecorsv1alpha1.ConditionVerified && c.Status != string(metav1.ConditionTrue)
+	}); i >= 0 {
+		line += ": " + t.Conditions[i].Message
+	}
+	if w.BroaderThanPolicy {
+		line += " [BROADER THAN THE POLICY: a security finding]"
+	}
+	return line
 }

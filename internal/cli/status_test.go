@@ -2,7 +2,9 @@ package cli
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -59,5 +61,49 @@ func TestStatusView(t *testing.T) {
 	}
 	if !v.Unobserved || len(v.DataPlanes) != 2 || v.DataPlanes[0] != "ingress-nginx" {
 		t.Errorf("view %+v", v)
+	}
+}
+
+// TestStatusShowsVerification: the VERIFIED column appears with
+// verification, and each verified target says when, where and what.
+func TestStatusShowsVerification(t *testing.T) {
+	at := time.Date(2026, 12, 1, 20, 0, 0, 0, time.UTC)
+	statusNow = func() time.Time { return at.Add(3 * time.Minute) }
+	t.Cleanup(func() { statusNow = time.Now })
+	p := &kubecorsv1alpha1.CorsPolicy{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "api", Generation: 1},
+		Status: kubecorsv1alpha1.CorsPolicyStatus{
+			ProgrammedTargets: "1/1", VerifiedTargets: "0/1",
+			Targets: []kubecorsv1alpha1.TargetStatus{{
+				TargetRef: kubecorsv1alpha1.PolicyTargetReference{Kind: "Ingress", Name: "web"}, DataPlane: "traefik",
+				Conditions: []metav1.Condition{
+					{Type: kubecorsv1alpha1.ConditionProgrammed, Status: metav1.ConditionTrue, Reason: kubecorsv1alpha1.ReasonProgrammed, ObservedGeneration: 1},
+					{Type: kubecorsv1alpha1.ConditionVerified, Status: metav1.ConditionFalse, Reason: kubecorsv1alpha1.ReasonDuplicateAllowOrigin,
+						Message: "duplicate-allow-origin: seen twice", ObservedGeneration: 1},
+				},
+				Verification: &kubecorsv1alpha1.TargetVerification{ObservedAt: metav1.NewTime(at), URL: "http://api.example.com/", Address: "10.0.0.1:80",
+					Diagnosis: "duplicate-allow-origin"},
+			}},
+		},
+	}
+	var b strings.Builder
+	if err := printStatus(&b, outputTable, []policyStatusView{statusView(p)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"VERIFIED", "0/1",
+		"Verified=False (DuplicateAllowOrigin)",
+		"verified on the wire 3m ago at http://api.example.com/ via 10.0.0.1:80: duplicate-allow-origin: seen twice"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("status does not show %q:\n%s", want, b.String())
+		}
+	}
+	b.Reset()
+	p.Status.VerifiedTargets = ""
+	p.Status.Targets[0].Verification = nil
+	if err := printStatus(&b, outputTable, []policyStatusView{statusView(p)}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "VERIFIED") || strings.Contains(b.String(), "on the wire") {
+		t.Errorf("status shows verification though there is none:\n%s", b.String())
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -96,6 +97,7 @@ func ValidateSpec(spec *kubecorsv1alpha1.CorsPolicySpec, path *field.Path) (fiel
 		}
 	}
 	errs = append(errs, validateDataPlaneMappings(spec.DataPlaneMappings, path.Child("dataPlaneMappings"))...)
+	errs = append(errs, validateVerification(spec.Verification, path.Child("verification"))...)
 	if spec.DangerouslyAllowInsecureOrigins {
 		warns.add(path.Child("dangerouslyAllowInsecureOrigins"), "is set: plain-http origins may receive credentialed responses that anyone on the network path can read")
 	}
@@ -368,6 +370,30 @@ func btoi(b bool) int {
 
 // DataPlanes are the renderer names a DataPlaneMapping may name.
 var DataPlanes = []string{"ingress-nginx", "traefik", "haproxy-ingress"}
+
+// Bounds of spec.verification.interval, as the CRD's CEL rule states them.
+const (
+	MinVerificationInterval = 10 * time.Second
+	MaxVerificationInterval = 24 * time.Hour
+)
+
+// verificationModes are the values of spec.verification.mode.
+var verificationModes = []string{kubecorsv1alpha1.VerificationEnabled, kubecorsv1alpha1.VerificationDisabled}
+
+// validateVerification checks spec.verification as the CRD schema does.
+func validateVerification(v *kubecorsv1alpha1.VerificationSpec, path *field.Path) field.ErrorList {
+	if v == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	if v.Mode != "" && !slices.Contains(verificationModes, v.Mode) {
+		errs = append(errs, field.NotSupported(path.Child("mode"), v.Mode, verificationModes))
+	}
+	if v.Interval != nil && (v.Interval.Duration < MinVerificationInterval || v.Interval.Duration > MaxVerificationInterval) {
+		errs = append(errs, field.Invalid(path.Child("interval"), v.Interval.Duration.String(), `interval must be from 10s to 24h, for example "10m"`))
+	}
+	return errs
+}
 
 func validateDataPlaneMappings(mappings []kubecorsv1alpha1.DataPlaneMapping, path *field.Path) field.ErrorList {
 	var errs field.ErrorList

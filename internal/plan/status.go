@@ -124,14 +124,26 @@ func Status(policy *kubecorsv1alpha1.CorsPolicy, verdict Acceptance, targets []R
 		entry := kubecorsv1alpha1.TargetStatus{TargetRef: t.Ref, DataPlane: t.DataPlane, ControllerName: t.Controller, Message: truncate(t.Message)}
 		entry.Conditions = PreviousTargetConditions(policy.Status.Targets, t.Ref)
 		meta.SetStatusCondition(&entry.Conditions, cond)
+		// The verifier owns the Verified condition and the verification;
+		// they stay while the target is programmed, and go when it is not,
+		// since nothing on the wire is kubecors's then.
+		if t.Programmed() {
+			entry.Verification = previousVerification(policy.Status.Targets, t.Ref)
+		} else {
+			meta.RemoveStatusCondition(&entry.Conditions, kubecorsv1alpha1.ConditionVerified)
+		}
 		status.Targets = append(status.Targets, entry)
 	}
+	keepVerificationCounts(&counts, policy.Status.TargetCounts)
 	status.TargetCounts = nil
 	if len(targets) > 0 {
 		status.TargetCounts = &counts
 	}
 	status.UnlistedTargets = counts.Total - int32(len(listed)) //nolint:gosec // at most MaxListedTargets
 	status.ProgrammedTargets = fmt.Sprintf("%d/%d", counts.Programmed, counts.Total)
+	if status.VerifiedTargets != "" {
+		status.VerifiedTargets = fmt.Sprintf("%d/%d", counts.Verified, counts.Total)
+	}
 	meta.SetStatusCondition(&status.Conditions, summary(verdict.Blocking, targets, int(counts.Programmed), gen, now))
 	return status
 }
@@ -231,6 +243,30 @@ func PreviousTargetConditions(prev []kubecorsv1alpha1.TargetStatus, ref kubecors
 		}
 	}
 	return nil
+}
+
+// previousVerification returns a copy of the wire verification a target
+// had in an earlier status.
+func previousVerification(prev []kubecorsv1alpha1.TargetStatus, ref kubecorsv1alpha1.PolicyTargetReference) *kubecorsv1alpha1.TargetVerification {
+	for _, t := range prev {
+		if corsrules.TargetKey(t.TargetRef) == corsrules.TargetKey(ref) {
+			return t.Verification.DeepCopy()
+		}
+	}
+	return nil
+}
+
+// keepVerificationCounts carries the verifier's counts over from the
+// previous status (the verifier recounts after each round), each at most
+// the number of programmed targets, which is all it verifies.
+func keepVerificationCounts(counts, prev *kubecorsv1alpha1.TargetCounts) {
+	if prev == nil {
+		return
+	}
+	counts.Verified = min(prev.Verified, counts.Programmed)
+	counts.VerificationFailed = min(prev.VerificationFailed, counts.Programmed)
+	counts.VerificationUnknown = min(prev.VerificationUnknown, counts.Programmed)
+	counts.BroaderThanPolicy = min(prev.BroaderThanPolicy, counts.Programmed)
 }
 
 // maxMessage keeps condition messages within metav1.Condition's limit.

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 )
 
@@ -69,5 +72,46 @@ func TestStatusListsNarrowedBeforeProgrammed(t *testing.T) {
 	s := Status(&kubecorsv1alpha1.CorsPolicy{}, Acceptance{Reason: kubecorsv1alpha1.ReasonAccepted}, results, statusTime)
 	if s.Targets[0].TargetRef.Name != "b" || s.Targets[1].TargetRef.Name != "a" || s.UnlistedTargets != 0 {
 		t.Errorf("order = %s, %s (unlisted %d), want the narrowed b first", s.Targets[0].TargetRef.Name, s.Targets[1].TargetRef.Name, s.UnlistedTargets)
+	}
+}
+
+// TestStatusKeepsVerification: the reconciler's status keeps what the
+// verifier wrote (the Verified condition, the verification, the counts)
+// for programmed targets, and drops it for a target no longer programmed.
+func TestStatusKeepsVerification(t *testing.T) {
+	ref := func(name string) kubecorsv1alpha1.PolicyTargetReference {
+		return kubecorsv1alpha1.PolicyTargetReference{Group: kubecorsv1alpha1.GroupNetworking, Kind: kubecorsv1alpha1.KindIngress, Name: name}
+	}
+	verified := metav1.Condition{Type: kubecorsv1alpha1.ConditionVerified, Status: metav1.ConditionTrue, Reason: kubecorsv1alpha1.ReasonVerified,
+		Message: "seen", LastTransitionTime: statusTime}
+	wire := &kubecorsv1alpha1.TargetVerification{ObservedAt: statusTime, Address: "10.0.0.1:80"}
+	policy := &kubecorsv1alpha1.CorsPolicy{Status: kubecorsv1alpha1.CorsPolicyStatus{
+		Targets: []kubecorsv1alpha1.TargetStatus{
+			{TargetRef: ref("kept"), Conditions: []metav1.Condition{verified}, Verification: wire},
+			{TargetRef: ref("gone"), Conditions: []metav1.Condition{verified}, Verification: wire},
+		},
+		TargetCounts:    &kubecorsv1alpha1.TargetCounts{Total: 2, Programmed: 2, Verified: 2},
+		VerifiedTargets: "2/2",
+	}}
+	results := []Result{
+		{Ref: ref("kept"), Reason: kubecorsv1alpha1.ReasonProgrammed},
+		{Ref: ref("gone"), Reason: kubecorsv1alpha1.ReasonConflicted},
+	}
+	s := Status(policy, Acceptance{Reason: kubecorsv1alpha1.ReasonAccepted}, results, statusTime)
+	byName := map[string]kubecorsv1alpha1.TargetStatus{}
+	for _, ts := range s.Targets {
+		byName[ts.TargetRef.Name] = ts
+	}
+	if c := meta.FindStatusCondition(byName["kept"].Conditions, kubecorsv1alpha1.ConditionVerified); c == nil || c.Status != metav1.ConditionTrue {
+		t.Errorf("the programmed target lost its Verified condition: %+v", byName["kept"].Conditions)
+	}
+	if byName["kept"].Verification == nil || byName["kept"].Verification.Address != "10.0.0.1:80" {
+		t.Errorf("the programmed target lost its verification: %+v", byName["kept"].Verification)
+	}
+	if c := meta.FindStatusCondition(byName["gone"].Conditions, kubecorsv1alpha1.ConditionVerified); c != nil || byName["gone"].Verification != nil {
+		t.Errorf("a target no longer programmed kept its verification: %+v %+v", c, byName["gone"].Verification)
+	}
+	if s.TargetCounts.Verified != 1 || s.VerifiedTargets != "1/2" {
+		t.Errorf("verified = %d, %q; want the count capped at the 1 programmed target, 1/2", s.TargetCounts.Verified, s.VerifiedTargets)
 	}
 }

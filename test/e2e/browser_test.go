@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"text/tabwriter"
 	"time"
@@ -136,7 +137,10 @@ func TestBrowserCORS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	serve(t, localListener, backend("loopback"))
+	// The loopback backend can add its own Access-Control-Allow-Origin
+	// (the wire verification phases switch it on).
+	var backendACAO atomic.Bool
+	serve(t, localListener, ownAllowOrigin(backend("loopback"), &backendACAO))
 	localPort := localListener.Addr().(*net.TCPAddr).Port
 	host := createTestHost(t)
 	const nsPort = 8080
@@ -166,9 +170,9 @@ func TestBrowserCORS(t *testing.T) {
 	managerBin := buildManager(t, root, work)
 	webhookPort := freePort(t)
 	installWebhook(ctx, t, c, root, webhookPort)
-	manager := startManager(ctx, t, cp, managerBin, work, webhookPort)
-
 	webPort := freePort(t)
+	manager := startManager(ctx, t, cp, managerBin, work, webhookPort, verifyArgs(webPort)...)
+
 	traefikAddr := fmt.Sprintf("127.0.0.1:%d", webPort)
 	createRouting(ctx, t, c, localPort, host.nsIP, nsPort, webPort)
 	traefik := startTraefik(ctx, t, cp, work, webPort)
@@ -275,6 +279,7 @@ func TestBrowserCORS(t *testing.T) {
 
 	printTable(t, rows)
 	conformanceReplay(ctx, t, c, traefikAddr, webPort, host.nsIP, nsPort)
+	verifyOnTheWire(ctx, t, c, browser, appOrigin, otherOriginURL, webPort, &backendACAO)
 }
 
 // createRouting creates what Traefik serves: the classes, the Services

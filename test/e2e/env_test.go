@@ -237,10 +237,10 @@ func buildManager(t *testing.T, root, work string) string {
 
 // startManager runs the operator with self-managed webhook certificates and
 // waits until it is ready (certificate generated, webhook serving).
-func startManager(ctx context.Context, t *testing.T, cp *controlPlane, bin, work string, webhookPort int) *process {
+func startManager(ctx context.Context, t *testing.T, cp *controlPlane, bin, work string, webhookPort int, extraArgs ...string) *process {
 	t.Helper()
 	probePort := freePort(t)
-	p := startProcess(t, work, "manager", baseEnv(), bin,
+	args := append([]string{
 		"--kubeconfig", cp.kubeconfig,
 		"--namespace", operatorNamespace,
 		"--webhook-host", "127.0.0.1",
@@ -250,7 +250,8 @@ func startManager(ctx context.Context, t *testing.T, cp *controlPlane, bin, work
 		"--webhook-config-name", webhookConfigName,
 		fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probePort),
 		"--metrics-bind-address", "0",
-	)
+	}, extraArgs...)
+	p := startProcess(t, work, "manager", baseEnv(), bin, args...)
 	if err := waitHTTP(ctx, fmt.Sprintf("http://127.0.0.1:%d/readyz", probePort), 90*time.Second); err != nil {
 		p.dumpLog(t, 40)
 		t.Fatalf("the operator did not become ready: %v", err)

@@ -7,6 +7,7 @@ package corsrulestest
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -117,6 +118,20 @@ func exposeHeaders(hs ...string) option {
 // creds sets allowCredentials: true; the base spec has it false.
 func creds() option {
 	return func(s *kubecorsv1alpha1.CorsPolicySpec) { s.AllowCredentials = new(true) }
+}
+
+// verification sets spec.verification's mode and interval (empty: unset).
+func verification(mode, interval string) option {
+	return func(s *kubecorsv1alpha1.CorsPolicySpec) {
+		s.Verification = &kubecorsv1alpha1.VerificationSpec{Mode: mode}
+		if interval != "" {
+			d, err := time.ParseDuration(interval)
+			if err != nil {
+				panic(err)
+			}
+			s.Verification.Interval = &metav1.Duration{Duration: d}
+		}
+	}
 }
 
 // maxAge sets maxAge.
@@ -430,6 +445,14 @@ var Cases = []Case{
 	{Name: "exposeHeaders/65 headers are more than 64 and are rejected", Spec: spec(exposeHeaders(numbered("X-Custom-%d", 65)...)), Field: "spec.exposeHeaders", Message: "must have at most 64 items"},
 
 	// Max age.
+	{Name: "verification/an interval of 10m is accepted", Spec: spec(verification("", "10m")), Valid: true},
+	{Name: "verification/mode Disabled is accepted", Spec: spec(verification(kubecorsv1alpha1.VerificationDisabled, "")), Valid: true},
+	{Name: "verification/an interval of 9s would flood the data plane and is rejected", Spec: spec(verification("", "9s")),
+		Field: "spec.verification.interval", Message: `interval must be from 10s to 24h, for example "10m"`},
+	{Name: "verification/an interval above 24h is rejected", Spec: spec(verification("", "25h")),
+		Field: "spec.verification.interval", Message: `interval must be from 10s to 24h, for example "10m"`},
+	{Name: "verification/an unknown mode is rejected", Spec: spec(verification("Sometimes", "")),
+		Field: "spec.verification.mode", Message: `Unsupported value: "Sometimes": supported values: "Enabled", "Disabled"`},
 	{Name: "maxAge/0 disables the preflight cache and is accepted", Spec: spec(maxAge(0)), Valid: true},
 	{Name: "maxAge/7200 is Chromium's cap and is accepted without a warning", Spec: spec(maxAge(7200)), Valid: true},
 	{Name: "maxAge/7201 is above Chromium's cap and is accepted with a warning", Spec: spec(maxAge(7201)), Valid: true, Warning: "spec.maxAge: 7201 " + aboveChromium},
