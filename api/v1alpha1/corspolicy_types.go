@@ -112,7 +112,7 @@ type DataPlaneMapping struct {
 
 	// DataPlane is the renderer to use for that controller.
 	//
-	// +kubebuilder:validation:Enum=ingress-nginx;traefik;haproxy-ingress
+	// +kubebuilder:validation:Enum=ingress-nginx;traefik;haproxy-ingress;kong
 	DataPlane string `json:"dataPlane"`
 }
 

@@ -367,7 +367,7 @@ func btoi(b bool) int {
 }
 
 // DataPlanes are the renderer names a DataPlaneMapping may name.
-var DataPlanes = []string{"ingress-nginx", "traefik", "haproxy-ingress"}
+var DataPlanes = []string{"ingress-nginx", "traefik", "haproxy-ingress", "kong"}
 
 func validateDataPlaneMappings(mappings []kubecorsv1alpha1.DataPlaneMapping, path *field.Path) field.ErrorList {
 	var errs field.ErrorList

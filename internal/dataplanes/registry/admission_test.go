@@ -8,6 +8,7 @@ import (
 	"github.com/kubecors/kubecors/internal/dataplanes"
 	"github.com/kubecors/kubecors/internal/dataplanes/gatewayapi"
 	"github.com/kubecors/kubecors/internal/dataplanes/ingressnginx"
+	"github.com/kubecors/kubecors/internal/dataplanes/kong"
 )
 
 func programmableSpec(kind string, origins ...kubecorsv1alpha1.Origin) *kubecorsv1alpha1.CorsPolicySpec {
@@ -34,7 +35,7 @@ func TestValidateProgrammable(t *testing.T) {
 			programmableSpec(kubecorsv1alpha1.KindHTTPRoute, "http://localhost:*"), []string{gatewayapi.Name}},
 		{"a label selector may select either kind, so every data plane is asked",
 			&kubecorsv1alpha1.CorsPolicySpec{AllowOrigins: []kubecorsv1alpha1.Origin{"http://[::1]:3000"}},
-			[]string{gatewayapi.Name, ingressnginx.Name}},
+			[]string{gatewayapi.Name, ingressnginx.Name, kong.Name}},
 		{"what a data plane merely narrows is no warning",
 			programmableSpec(kubecorsv1alpha1.KindIngress, "https://app.example.com", "http://localhost:*"), nil},
 	}

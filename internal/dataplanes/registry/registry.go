@@ -17,6 +17,7 @@ import (
 	"github.com/kubecors/kubecors/internal/dataplanes/gatewayapi"
 	"github.com/kubecors/kubecors/internal/dataplanes/haproxyingress"
 	"github.com/kubecors/kubecors/internal/dataplanes/ingressnginx"
+	"github.com/kubecors/kubecors/internal/dataplanes/kong"
 	"github.com/kubecors/kubecors/internal/dataplanes/traefik"
 )
 
@@ -27,6 +28,7 @@ func All() []dataplanes.DataPlane {
 		gatewayapi.DataPlane(),
 		haproxyingress.DataPlane(),
 		ingressnginx.DataPlane(),
+		kong.DataPlane(),
 		traefik.DataPlane(),
 	}
 }
