@@ -45,7 +45,7 @@ func validateProgrammable(planes []dataplanes.DataPlane, spec *kubecorsv1alpha1.
 	var refusals []string
 	programmable := false
 	for _, dp := range planes {
-		serves := ingress && dp.Ingress != nil || route && dp.RenderRoute != nil
+		serves := ingress && dp.Ingress != nil || route && (dp.RenderRoute != nil || dp.RenderAttached != nil)
 		if dp.Check == nil || !serves {
 			continue
 		}
