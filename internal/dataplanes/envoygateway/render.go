@@ -38,7 +38,7 @@ const maxOriginLength = 253
 func RenderSecurityPolicy(p dataplanes.Policy, t dataplanes.AttachTarget) dataplanes.RouteConfig {
 	spec := p.Spec
 	var origins []any
-	var narrowed, originsLeftOut []dataplanes.Narrowing
+	var originsLeftOut []dataplanes.Narrowing
 	for _, o := range dataplanes.OriginPatterns(spec) {
 		origin, reason := securityPolicyOrigin(o)
 		if reason != "" {
@@ -50,7 +50,6 @@ func RenderSecurityPolicy(p dataplanes.Policy, t dataplanes.AttachTarget) datapl
 	if len(origins) == 0 {
 		return dataplanes.RouteConfig{Refused: refusedNoOrigin(originsLeftOut)}
 	}
-	narrowed = append(narrowed, originsLeftOut...)
 	cors := map[string]any{
 		"allowOrigins":     origins,
 		"allowCredentials": dataplanes.Credentials(spec),
@@ -60,7 +59,7 @@ func RenderSecurityPolicy(p dataplanes.Policy, t dataplanes.AttachTarget) datapl
 		cors["allowMethods"] = dataplanes.StringList(methods)
 	}
 	headers, headersNarrowed := allowHeaders(dataplanes.AllowHeaderNames(spec))
-	narrowed = append(narrowed, headersNarrowed...)
+	narrowed := append(originsLeftOut, headersNarrowed...)
 	if len(headers) > 0 {
 		cors["allowHeaders"] = dataplanes.StringList(headers)
 	}
