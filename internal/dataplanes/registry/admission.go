@@ -74,7 +74,7 @@ func targetKinds(spec *kubecorsv1alpha1.CorsPolicySpec) (ingress, route bool) {
 		switch ref.Kind {
 		case kubecorsv1alpha1.KindIngress:
 			ingress = true
-		case kubecorsv1alpha1.KindHTTPRoute:
+		case kubecorsv1alpha1.KindHTTPRoute, kubecorsv1alpha1.KindGateway:
 			route = true
 		}
 	}
