@@ -350,7 +350,7 @@ func TestExplainGolden(t *testing.T) {
 		{"no-origin", []string{"explain", "-f", "testdata/explain/policy.yaml"}, ExitUsage},
 		{"bad-header", []string{"explain", "-f", "testdata/explain/policy.yaml", "--origin", appOrigin, "--header", "X-Request-Id"}, ExitUsage},
 		{"bad-origin", []string{"explain", "-f", "testdata/explain/policy.yaml", "--origin", "https://app.example.com/"}, ExitUsage},
-		{"bad-data-plane", []string{"explain", "-f", "testdata/explain/policy.yaml", "--origin", appOrigin, "--data-plane", "kong"}, ExitUsage},
+		{"bad-data-plane", []string{"explain", "-f", "testdata/explain/policy.yaml", "--origin", appOrigin, "--data-plane", "apisix"}, ExitUsage},
 		{"no-target", []string{"explain", "--origin", appOrigin}, ExitUsage},
 	}
 	for _, tt := range tests {
