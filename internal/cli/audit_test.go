@@ -25,6 +25,7 @@ import (
 	"github.com/kubecors/kubecors/internal/dataplanes/gatewayapi"
 	"github.com/kubecors/kubecors/internal/dataplanes/haproxyingress"
 	"github.com/kubecors/kubecors/internal/dataplanes/ingressnginx"
+	"github.com/kubecors/kubecors/internal/dataplanes/kong"
 	"github.com/kubecors/kubecors/internal/dataplanes/registry"
 	"github.com/kubecors/kubecors/internal/dataplanes/traefik"
 	"github.com/kubecors/kubecors/internal/resolve"
@@ -43,6 +44,7 @@ func TestCluster(t *testing.T) {
 		CRDDirectoryPaths: []string{
 			filepath.Join("..", "..", "config", "crd", "bases"),
 			filepath.Join("..", "..", "test", "crds", "traefik"),
+			filepath.Join("..", "..", "test", "crds", "kong"),
 			filepath.Join("..", "..", "test", "crds", "gateway-api", "standard"),
 		},
 		ErrorIfCRDPathMissing: true,
@@ -102,7 +104,7 @@ func createFixture(t *testing.T, c client.Client) {
 		create(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
 	}
 	for name, controller := range map[string]string{"nginx": "k8s.io/ingress-nginx", "traefik": "traefik.io/ingress-controller",
-		"haproxy": "haproxy-ingress.github.io/controller"} {
+		"haproxy": "haproxy-ingress.github.io/controller", "kong": kong.Controller} {
 		class := &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: networkingv1.IngressClassSpec{Controller: controller}}
 		if name == "nginx" {
 			class.Annotations = map[string]string{resolve.DefaultIngressClassAnnotation: "true"}
@@ -147,6 +149,14 @@ func createFixture(t *testing.T, c client.Client) {
 		}},
 	}}
 	create(reflect)
+	// Kong's trap: a cors plugin without origins allows every origin, and
+	// with credentials echoes it.
+	create(ingress("demo", "kong-app", "kong", map[string]string{kong.PluginsAnnotation: "open-cors"}))
+	create(&unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "configuration.konghq.com/v1", "kind": "KongPlugin",
+		"metadata": map[string]any{"namespace": "demo", "name": "open-cors"},
+		"plugin":   "cors", "config": map[string]any{"credentials": true, "methods": []any{"GET"}},
+	}})
 	route := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
 		"metadata": map[string]any{"namespace": "demo", "name": "gw"},
@@ -293,6 +303,7 @@ func testAudit(t *testing.T, kubeconfig string) {
 			{"Ingress demo/haproxy-app", ruleUnanchoredRegex.Name, severityHigh},
 			{"Ingress demo/haproxy-app", ruleIneffective.Name, severityInfo},
 			{"Ingress demo/traefik-app", ruleReflectedOrigin.Name, severityHigh},
+			{"Ingress demo/kong-app", ruleReflectedOrigin.Name, severityHigh},
 			{"HTTPRoute demo/gw", ruleReflectedOrigin.Name, severityHigh},
 			{"Ingress demo/managed", ruleConflict.Name, severityMedium},
 		}
