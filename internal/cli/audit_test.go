@@ -45,6 +45,7 @@ func TestCluster(t *testing.T) {
 			filepath.Join("..", "..", "config", "crd", "bases"),
 			filepath.Join("..", "..", "test", "crds", "traefik"),
 			filepath.Join("..", "..", "test", "crds", "kong"),
+			filepath.Join("..", "..", "test", "crds", "envoy-gateway"),
 			filepath.Join("..", "..", "test", "crds", "gateway-api", "standard"),
 		},
 		ErrorIfCRDPathMissing: true,
@@ -172,6 +173,31 @@ func createFixture(t *testing.T, c client.Client) {
 		},
 	}}
 	create(route)
+	// A route of Kong's Gateway through an ExtensionRef to a KongPlugin,
+	// and a route without CORS filter under an Envoy Gateway
+	// SecurityPolicy on its Gateway (whose "*." matches any depth).
+	create(&unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+		"metadata": map[string]any{"namespace": "demo", "name": "kong-route"},
+		"spec": map[string]any{
+			"parentRefs": []any{map[string]any{"name": "kong"}},
+			"rules": []any{map[string]any{"filters": []any{map[string]any{"type": "ExtensionRef",
+				"extensionRef": map[string]any{"group": "configuration.konghq.com", "kind": "KongPlugin", "name": "open-cors"}}}}},
+		},
+	}})
+	create(&unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+		"metadata": map[string]any{"namespace": "demo", "name": "envoy-route"},
+		"spec":     map[string]any{"parentRefs": []any{map[string]any{"name": "envoy"}}, "rules": []any{map[string]any{}}},
+	}})
+	create(&unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "gateway.envoyproxy.io/v1alpha1", "kind": "SecurityPolicy",
+		"metadata": map[string]any{"namespace": "demo", "name": "edge-cors"},
+		"spec": map[string]any{
+			"targetRefs": []any{map[string]any{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "envoy"}},
+			"cors":       map[string]any{"allowOrigins": []any{"https://*.example.com"}, "allowMethods": []any{"GET"}, "maxAge": "10m"},
+		},
+	}})
 
 	// The Ingress kubecors programmed from CorsPolicy demo/api, with what
 	// the renderer writes, and a second policy that loses to it.

@@ -93,7 +93,7 @@ func ParseCORS(cors map[string]any, key string) dataplanes.Model {
 		age.Present, age.Written = true, raw
 		if d, err := time.ParseDuration(raw); err == nil {
 			m.maxAge = strconv.Itoa(int(d.Seconds()))
-			age.Effective, age.Source = m.maxAge, dataplanes.SourceWritten
+			age.Effective, age.Source, age.Note = m.maxAge, dataplanes.SourceWritten, ""
 			e.MaxAge = new(int64(d.Seconds()))
 		} else {
 			age.Source, age.Note = dataplanes.SourceFallback, fmt.Sprintf("%q is not a duration: Envoy Gateway drops it and no Access-Control-Max-Age is sent", raw)
