@@ -133,16 +133,18 @@ func (r *CorsPolicyReconciler) reconcileNormal(ctx context.Context, policy *kube
 	// and failed ones, whose earlier configuration (if any) is left as it
 	// was until the retry succeeds.
 	keep := map[string]bool{}
+	attached := map[string]bool{}
 	var failures []error
-	for _, res := range results {
+	for i, res := range results {
 		if res.Programmed() || res.Failed() {
 			keep[targetIndexKey(res.Ref.Kind, res.Ref.Name)] = true
+			keepPlanned(decided.Targets[i], keep, attached)
 		}
 		if res.Failed() {
 			failures = append(failures, fmt.Errorf("%s %s: %s", res.Ref.Kind, res.Ref.Name, res.Message))
 		}
 	}
-	failures = append(failures, r.cleanupTargets(ctx, policy, keep))
+	failures = append(failures, r.cleanupTargets(ctx, policy, keep), r.cleanupAttached(ctx, policy, attached))
 	policy.Status = plan.Status(policy, decided.Verdict, results, metav1.Now())
 	if r.ClearVerification {
 		applyVerification(policy, nil, false)
@@ -186,12 +188,11 @@ func (r *CorsPolicyReconciler) execute(ctx context.Context, policy *kubecorsv1al
 	case t.Ingress != nil:
 		err = r.applyIngress(ctx, policy, t.Ingress.Ingress, t.Ingress.Config, owned)
 	case t.Route != nil:
-		if t.Route.Middleware != nil {
-			if err := owned.apply(ctx, r, policy, t.Route.Middleware); err != nil {
-				return res.FailedWith(err)
-			}
-		}
-		err = r.setRouteFilters(ctx, policy, t.Route.Route, t.Route.Rules, &t.Route.Filter)
+		err = r.applyRouteWrite(ctx, policy, t.Route, owned)
+	case t.Attached != nil:
+		err = owned.apply(ctx, r, policy, t.Attached)
+	case len(t.Routes) > 0:
+		return r.applyGatewayRoutes(ctx, policy, res, t.Routes, owned)
 	}
 	var conflict *conflictError
 	switch {
@@ -212,7 +213,7 @@ func (r *CorsPolicyReconciler) reconcileDelete(ctx context.Context, policy *kube
 	if !controllerutil.ContainsFinalizer(policy, finalizer) {
 		return nil
 	}
-	if err := r.cleanupTargets(ctx, policy, nil); err != nil {
+	if err := errors.Join(r.cleanupTargets(ctx, policy, nil), r.cleanupAttached(ctx, policy, nil)); err != nil {
 		return err
 	}
 	before := policy.DeepCopy()
@@ -363,6 +364,9 @@ func (r *CorsPolicyReconciler) targetToCorsPolicies(ctx context.Context, kind st
 		logf.FromContext(ctx).Error(err, "Listing policies of a target failed", "kind", kind, "target", client.ObjectKeyFromObject(obj))
 	}
 	requests := requestsFor(policies)
+	if route, ok := obj.(*gatewayv1.HTTPRoute); ok {
+		requests = append(requests, r.parentGatewayPolicies(ctx, route)...)
+	}
 	if name, ok := obj.GetAnnotations()[AnnotationPolicy]; ok {
 		requests = append(requests, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}})
 	}
@@ -394,11 +398,15 @@ func (r *CorsPolicyReconciler) corsPolicyToCompetingPolicies(ctx context.Context
 	var requests []reconcile.Request
 	for _, t := range policy.Status.Targets {
 		var obj client.Object = &networkingv1.Ingress{}
-		if t.TargetRef.Kind == kubecorsv1alpha1.KindHTTPRoute {
+		switch t.TargetRef.Kind {
+		case kubecorsv1alpha1.KindHTTPRoute, kubecorsv1alpha1.KindGateway:
 			if !r.gatewayAPIEnabled() {
 				continue
 			}
 			obj = &gatewayv1.HTTPRoute{}
+			if t.TargetRef.Kind == kubecorsv1alpha1.KindGateway {
+				obj = &gatewayv1.Gateway{}
+			}
 		}
 		if err := r.Get(ctx, types.NamespacedName{Namespace: policy.Namespace, Name: t.TargetRef.Name}, obj); err != nil {
 			continue

@@ -241,9 +241,35 @@ func (r *CorsPolicyReconciler) gatewayToCorsPolicies(ctx context.Context, obj cl
 		logf.FromContext(ctx).Error(err, "Listing routes of a Gateway failed", "gateway", client.ObjectKeyFromObject(obj))
 		return nil
 	}
-	var requests []reconcile.Request
+	requests := r.gatewayPolicies(ctx, obj.GetNamespace(), obj.GetName())
 	for i := range routes.Items {
 		requests = append(requests, r.routeToCorsPolicies(ctx, &routes.Items[i])...)
+	}
+	return requests
+}
+
+// gatewayPolicies finds the policies that name the Gateway namespace/name
+// in their targetRefs (a label selector never selects a Gateway).
+func (r *CorsPolicyReconciler) gatewayPolicies(ctx context.Context, namespace, name string) []reconcile.Request {
+	policies := &kubecorsv1alpha1.CorsPolicyList{}
+	if err := r.List(ctx, policies, client.InNamespace(namespace),
+		client.MatchingFields{IndexTargetName: targetIndexKey(kubecorsv1alpha1.KindGateway, name)}); err != nil {
+		logf.FromContext(ctx).Error(err, "Listing policies of a Gateway failed", "gateway", types.NamespacedName{Namespace: namespace, Name: name})
+		return nil
+	}
+	return requestsFor(policies.Items)
+}
+
+// parentGatewayPolicies finds the policies on the parent Gateways of a
+// route in its own namespace: a route attaching, detaching or gaining its
+// own policy changes what they reach.
+func (r *CorsPolicyReconciler) parentGatewayPolicies(ctx context.Context, route *gatewayv1.HTTPRoute) []reconcile.Request {
+	var requests []reconcile.Request
+	for _, ref := range route.Spec.ParentRefs {
+		if ref.Namespace != nil && string(*ref.Namespace) != route.Namespace {
+			continue
+		}
+		requests = append(requests, r.gatewayPolicies(ctx, route.Namespace, string(ref.Name))...)
 	}
 	return requests
 }

@@ -204,10 +204,28 @@ func (r *CorsPolicyReconciler) applyOwnedObject(ctx context.Context, policy *kub
 	return r.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(FieldManager), client.ForceOwnership)
 }
 
+// sameOwnedContent compares what kubecors writes of an owned object: every
+// top-level field but the object's identity, metadata and status (a
+// Middleware's spec; a KongPlugin's plugin and config, which it holds at
+// the top level), its labels and its owner.
 func sameOwnedContent(current, desired *unstructured.Unstructured) bool {
-	return equalJSON(current.Object["spec"], desired.Object["spec"]) &&
+	return equalJSON(ownedFields(current), ownedFields(desired)) &&
 		maps.Equal(current.GetLabels(), desired.GetLabels()) &&
 		slices.EqualFunc(current.GetOwnerReferences(), desired.GetOwnerReferences(), func(a, b metav1.OwnerReference) bool { return a.UID == b.UID })
+}
+
+// ownedFields is the content of an object without apiVersion, kind,
+// metadata and status.
+func ownedFields(obj *unstructured.Unstructured) map[string]any {
+	fields := map[string]any{}
+	for k, v := range obj.Object {
+		switch k {
+		case "apiVersion", "kind", "metadata", "status":
+		default:
+			fields[k] = v
+		}
+	}
+	return fields
 }
 
 func equalJSON(a, b any) bool {

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"slices"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -53,7 +54,26 @@ func (r *CorsPolicyReconciler) snapshot(ctx context.Context, policy *kubecorsv1a
 	}
 	s.GatewayClasses = gatewayClasses.Items
 	seen := map[types.NamespacedName]bool{}
-	for _, route := range s.HTTPRoutes {
+	for _, ref := range policy.Spec.TargetRefs {
+		key := types.NamespacedName{Namespace: policy.Namespace, Name: ref.Name}
+		if ref.Kind != kubecorsv1alpha1.KindGateway || seen[key] {
+			continue
+		}
+		seen[key] = true
+		gw := &gatewayv1.Gateway{}
+		switch err := r.Get(ctx, key, gw); {
+		case err == nil:
+			s.Gateways = append(s.Gateways, *gw)
+		case !apierrors.IsNotFound(err):
+			return s, err
+		}
+		routes := &gatewayv1.HTTPRouteList{}
+		if err := r.List(ctx, routes, client.InNamespace(policy.Namespace), client.MatchingFields{IndexRouteParent: key.String()}); err != nil {
+			return s, err
+		}
+		s.AttachedRoutes = append(s.AttachedRoutes, routes.Items...)
+	}
+	for _, route := range slices.Concat(s.HTTPRoutes, s.AttachedRoutes) {
 		for _, ref := range route.Spec.ParentRefs {
 			key := types.NamespacedName{Namespace: route.Namespace, Name: string(ref.Name)}
 			if ref.Namespace != nil {

@@ -134,6 +134,8 @@ var _ = BeforeSuite(func() {
 		CRDDirectoryPaths: []string{
 			filepath.Join("..", "config", "crd", "bases"),
 			filepath.Join("..", "test", "crds", "traefik"),
+			filepath.Join("..", "test", "crds", "kong"),
+			filepath.Join("..", "test", "crds", "envoy-gateway"),
 			filepath.Join("..", "test", "crds", "gateway-api", "standard"),
 		},
 		ErrorIfCRDPathMissing: true,

@@ -114,6 +114,9 @@ const (
 	GroupGateway = "gateway.networking.k8s.io"
 	// KindHTTPRoute is the kind of an HTTPRoute target.
 	KindHTTPRoute = "HTTPRoute"
+	// KindGateway is the kind of a Gateway target (group GroupGateway):
+	// the policy reaches every HTTPRoute attached to it.
+	KindGateway = "Gateway"
 )
 
 // ReasonRefused means the target's data plane cannot express any useful

@@ -64,22 +64,25 @@ type RequestHeaderName string
 // +kubebuilder:validation:XValidation:rule="!(self.lowerAscii() in ['set-cookie', 'set-cookie2'])",messageExpression="'\"' + self + '\" can never be exposed: browsers hide it from every script whatever the server says; remove it'"
 type ResponseHeaderName string
 
-// PolicyTargetReference names an Ingress or HTTPRoute in the policy's own
-// namespace, in the style of Gateway API policy attachment
-// (LocalPolicyTargetReferenceWithSectionName).
+// PolicyTargetReference names an Ingress, HTTPRoute or Gateway in the
+// policy's own namespace, in the style of Gateway API policy attachment
+// (LocalPolicyTargetReferenceWithSectionName). A Gateway target reaches
+// every HTTPRoute of the namespace attached to it (or to the listener
+// sectionName names); a policy that targets a route itself takes
+// precedence over one on its Gateway.
 //
-// +kubebuilder:validation:XValidation:rule="(self.group == 'networking.k8s.io' && self.kind == 'Ingress') || (self.group == 'gateway.networking.k8s.io' && self.kind == 'HTTPRoute')",messageExpression="'kind \"' + self.kind + '\" is not in group \"' + self.group + '\": write group \"networking.k8s.io\" with kind \"Ingress\", or group \"gateway.networking.k8s.io\" with kind \"HTTPRoute\"'"
-// +kubebuilder:validation:XValidation:rule="!has(self.sectionName) || self.kind == 'HTTPRoute'",message="sectionName selects a named rule of an HTTPRoute; an Ingress has no sections: remove sectionName"
+// +kubebuilder:validation:XValidation:rule="(self.group == 'networking.k8s.io' && self.kind == 'Ingress') || (self.group == 'gateway.networking.k8s.io' && self.kind == 'HTTPRoute') || (self.group == 'gateway.networking.k8s.io' && self.kind == 'Gateway')",messageExpression="'kind \"' + self.kind + '\" is not in group \"' + self.group + '\": write group \"networking.k8s.io\" with kind \"Ingress\", or group \"gateway.networking.k8s.io\" with kind \"HTTPRoute\" or \"Gateway\"'"
+// +kubebuilder:validation:XValidation:rule="!has(self.sectionName) || self.kind == 'HTTPRoute' || self.kind == 'Gateway'",message="sectionName selects a named rule of an HTTPRoute or a listener of a Gateway; an Ingress has no sections: remove sectionName"
 type PolicyTargetReference struct {
 	// Group is the API group of the target: "networking.k8s.io" for an
-	// Ingress, "gateway.networking.k8s.io" for an HTTPRoute.
+	// Ingress, "gateway.networking.k8s.io" for an HTTPRoute or a Gateway.
 	//
 	// +kubebuilder:validation:Enum=networking.k8s.io;gateway.networking.k8s.io
 	Group string `json:"group"`
 
-	// Kind is the kind of the target: "Ingress" or "HTTPRoute".
+	// Kind is the kind of the target: "Ingress", "HTTPRoute" or "Gateway".
 	//
-	// +kubebuilder:validation:Enum=Ingress;HTTPRoute
+	// +kubebuilder:validation:Enum=Ingress;HTTPRoute;Gateway
 	Kind string `json:"kind"`
 
 	// Name is the name of the target, in the policy's namespace. The target
@@ -90,8 +93,9 @@ type PolicyTargetReference struct {
 	Name string `json:"name"`
 
 	// SectionName narrows an HTTPRoute target to the rule with this
-	// `name`. When unset, every rule of the route is targeted. Not allowed
-	// for an Ingress.
+	// `name`, and a Gateway target to the listener with this `name`. When
+	// unset, every rule of the route, or every listener of the Gateway, is
+	// targeted. Not allowed for an Ingress.
 	//
 	// +optional
 	// +kubebuilder:validation:MinLength=1
@@ -112,7 +116,7 @@ type DataPlaneMapping struct {
 
 	// DataPlane is the renderer to use for that controller.
 	//
-	// +kubebuilder:validation:Enum=ingress-nginx;traefik;haproxy-ingress
+	// +kubebuilder:validation:Enum=ingress-nginx;traefik;haproxy-ingress;kong
 	DataPlane string `json:"dataPlane"`
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/kubecors/kubecors/internal/dataplanes/gatewayapi"
 	"github.com/kubecors/kubecors/internal/dataplanes/haproxyingress"
 	"github.com/kubecors/kubecors/internal/dataplanes/ingressnginx"
+	"github.com/kubecors/kubecors/internal/dataplanes/kong"
 	"github.com/kubecors/kubecors/internal/dataplanes/registry"
 	"github.com/kubecors/kubecors/internal/dataplanes/traefik"
 	"github.com/kubecors/kubecors/internal/resolve"
@@ -43,6 +44,8 @@ func TestCluster(t *testing.T) {
 		CRDDirectoryPaths: []string{
 			filepath.Join("..", "..", "config", "crd", "bases"),
 			filepath.Join("..", "..", "test", "crds", "traefik"),
+			filepath.Join("..", "..", "test", "crds", "kong"),
+			filepath.Join("..", "..", "test", "crds", "envoy-gateway"),
 			filepath.Join("..", "..", "test", "crds", "gateway-api", "standard"),
 		},
 		ErrorIfCRDPathMissing: true,
@@ -103,7 +106,7 @@ func createFixture(t *testing.T, c client.Client) {
 		create(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
 	}
 	for name, controller := range map[string]string{"nginx": "k8s.io/ingress-nginx", "traefik": "traefik.io/ingress-controller",
-		"haproxy": "haproxy-ingress.github.io/controller"} {
+		"haproxy": "haproxy-ingress.github.io/controller", "kong": kong.Controller} {
 		class := &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: networkingv1.IngressClassSpec{Controller: controller}}
 		if name == "nginx" {
 			class.Annotations = map[string]string{resolve.DefaultIngressClassAnnotation: "true"}
@@ -148,6 +151,14 @@ func createFixture(t *testing.T, c client.Client) {
 		}},
 	}}
 	create(reflect)
+	// Kong's trap: a cors plugin without origins allows every origin, and
+	// with credentials echoes it.
+	create(ingress("demo", "kong-app", "kong", map[string]string{kong.PluginsAnnotation: "open-cors"}))
+	create(&unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "configuration.konghq.com/v1", "kind": "KongPlugin",
+		"metadata": map[string]any{"namespace": "demo", "name": "open-cors"},
+		"plugin":   "cors", "config": map[string]any{"credentials": true, "methods": []any{"GET"}},
+	}})
 	route := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
 		"metadata": map[string]any{"namespace": "demo", "name": "gw"},
@@ -176,6 +187,31 @@ func createFixture(t *testing.T, c client.Client) {
 				}}},
 				"backendRefs": []any{map[string]any{"name": "api", "port": int64(80)}},
 			}},
+		},
+	}})
+	// A route of Kong's Gateway through an ExtensionRef to a KongPlugin,
+	// and a route without CORS filter under an Envoy Gateway
+	// SecurityPolicy on its Gateway (whose "*." matches any depth).
+	create(&unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+		"metadata": map[string]any{"namespace": "demo", "name": "kong-route"},
+		"spec": map[string]any{
+			"parentRefs": []any{map[string]any{"name": "kong"}},
+			"rules": []any{map[string]any{"filters": []any{map[string]any{"type": "ExtensionRef",
+				"extensionRef": map[string]any{"group": "configuration.konghq.com", "kind": "KongPlugin", "name": "open-cors"}}}}},
+		},
+	}})
+	create(&unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+		"metadata": map[string]any{"namespace": "demo", "name": "envoy-route"},
+		"spec":     map[string]any{"parentRefs": []any{map[string]any{"name": "envoy"}}, "rules": []any{map[string]any{}}},
+	}})
+	create(&unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "gateway.envoyproxy.io/v1alpha1", "kind": "SecurityPolicy",
+		"metadata": map[string]any{"namespace": "demo", "name": "edge-cors"},
+		"spec": map[string]any{
+			"targetRefs": []any{map[string]any{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "envoy"}},
+			"cors":       map[string]any{"allowOrigins": []any{"https://*.example.com"}, "allowMethods": []any{"GET"}, "maxAge": "10m"},
 		},
 	}})
 
@@ -309,6 +345,7 @@ func testAudit(t *testing.T, kubeconfig string) {
 			{"Ingress demo/haproxy-app", ruleUnanchoredRegex.Name, severityHigh},
 			{"Ingress demo/haproxy-app", ruleIneffective.Name, severityInfo},
 			{"Ingress demo/traefik-app", ruleReflectedOrigin.Name, severityHigh},
+			{"Ingress demo/kong-app", ruleReflectedOrigin.Name, severityHigh},
 			{"HTTPRoute demo/gw", ruleReflectedOrigin.Name, severityHigh},
 			{"HTTPRoute demo/gw", ruleRouteWildcardCredentials.Name, severityHigh},
 			{"HTTPRoute demo/migrated", ruleAnyDepthWildcard.Name, severityMedium},

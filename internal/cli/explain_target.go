@@ -13,14 +13,17 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/internal/corscheck"
 	"github.com/kubecors/kubecors/internal/corsrules"
 	"github.com/kubecors/kubecors/internal/dataplanes"
+	"github.com/kubecors/kubecors/internal/dataplanes/envoygateway"
 	"github.com/kubecors/kubecors/internal/dataplanes/gatewayapi"
 	"github.com/kubecors/kubecors/internal/dataplanes/ingressnginx"
+	"github.com/kubecors/kubecors/internal/dataplanes/kong"
 	"github.com/kubecors/kubecors/internal/dataplanes/registry"
 	"github.com/kubecors/kubecors/internal/dataplanes/traefik"
 	"github.com/kubecors/kubecors/internal/resolve"
@@ -294,7 +297,39 @@ func (o *explainOptions) routeTarget(ctx context.Context, s *clusterSession, nam
 			return nil, fmt.Errorf("HTTPRoute %s: %w", ref, err)
 		}
 		t.fixer = traefik.NewFixer(chain, "")
+	case len(rule.KongPlugins) > 0:
+		t.Detection = "the rule's ExtensionRef filters to KongPlugins"
+		objects, _, err := s.listUnstructured(ctx, kongPluginListGVK, route.GetNamespace())
+		if err != nil {
+			return nil, fmt.Errorf("cannot list KongPlugins: %w", err)
+		}
+		plugins := make([]kong.Plugin, 0, len(rule.KongPlugins))
+		for _, pluginName := range rule.KongPlugins {
+			entry := kong.Plugin{Ref: pluginName}
+			for i := range objects {
+				if objects[i].GetName() == pluginName {
+					entry.Object = &objects[i]
+				}
+			}
+			plugins = append(plugins, entry)
+		}
+		if t.model, err = kong.ParseKong(plugins); err != nil {
+			return nil, fmt.Errorf("HTTPRoute %s: %w", ref, err)
+		}
+		t.fixer = kong.NewFixer(plugins, "")
 	default:
+		sp, how, err := attachedSecurityPolicy(ctx, s, route, rule)
+		if err != nil {
+			return nil, err
+		}
+		if sp != nil {
+			t.Detection = how + " (the rule has no CORS filter, which would take precedence on Envoy Gateway)"
+			if t.model, err = envoygateway.ReadSecurityPolicy(sp); err != nil {
+				return nil, err
+			}
+			t.fixer = envoygateway.NewFixer(objectRef(sp.GetNamespace(), sp.GetName()))
+			break
+		}
 		t.Detection = "the rule has no CORS filter"
 		t.model = gatewayapi.ParseGatewayCORS(nil, "")
 		t.fixer = gatewayapi.NewFixer(ref, rule)
@@ -321,6 +356,63 @@ func (o *explainOptions) routeTarget(ctx context.Context, s *clusterSession, nam
 	return t, nil
 }
 
+// Kinds of Kong and Envoy Gateway read as unstructured content.
+var (
+	kongPluginListGVK     = schema.GroupVersionKind{Group: kong.Group, Version: kong.Version, Kind: kong.Kind + "List"}
+	securityPolicyListGVK = schema.GroupVersionKind{Group: envoygateway.Group, Version: envoygateway.Version, Kind: envoygateway.Kind + "List"}
+)
+
+// attachedSecurityPolicy finds the Envoy Gateway SecurityPolicy with
+// spec.cors that applies to a rule of route, as Envoy Gateway picks it: one
+// attached to the rule (sectionName) before one on the whole route, before
+// one on a parent Gateway of the route's namespace; nil when none does or
+// the cluster does not serve SecurityPolicies.
+func attachedSecurityPolicy(ctx context.Context, s *clusterSession, route *unstructured.Unstructured, rule gatewayapi.RouteRule) (*unstructured.Unstructured, string, error) {
+	policies, served, err := s.listUnstructured(ctx, securityPolicyListGVK, route.GetNamespace())
+	if err != nil || !served {
+		return nil, "", err
+	}
+	parents, _, _ := unstructured.NestedSlice(route.Object, "spec", "parentRefs")
+	gateways := map[string]bool{}
+	for _, p := range parents {
+		ref, _ := p.(map[string]any)
+		if ns, _ := ref["namespace"].(string); ns == "" || ns == route.GetNamespace() {
+			name, _ := ref["name"].(string)
+			gateways[name] = true
+		}
+	}
+	best, bestRank, how := -1, 4, ""
+	for i := range policies {
+		if _, found, _ := unstructured.NestedMap(policies[i].Object, "spec", "cors"); !found {
+			continue
+		}
+		refs, _, _ := unstructured.NestedSlice(policies[i].Object, "spec", "targetRefs")
+		for _, r := range refs {
+			ref, _ := r.(map[string]any)
+			kind, _ := ref["kind"].(string)
+			name, _ := ref["name"].(string)
+			section, hasSection := ref["sectionName"].(string)
+			rank := 4
+			switch {
+			case kind == gatewayapi.HTTPRouteKind && name == route.GetName() && hasSection && section == rule.Name:
+				rank = 1
+			case kind == gatewayapi.HTTPRouteKind && name == route.GetName() && !hasSection:
+				rank = 2
+			case kind == kubecorsv1alpha1.KindGateway && gateways[name]:
+				rank = 3
+			}
+			if rank < bestRank {
+				best, bestRank = i, rank
+				how = fmt.Sprintf("Envoy Gateway SecurityPolicy %s, attached to %s %s", objectRef(policies[i].GetNamespace(), policies[i].GetName()), kind, name)
+			}
+		}
+	}
+	if best < 0 {
+		return nil, "", nil
+	}
+	return &policies[best], how, nil
+}
+
 // chooseRule picks the HTTPRoute rule to explain: --rule by name or index,
 // else the only rule, else the first with a CORS filter.
 func chooseRule(rules []gatewayapi.RouteRule, want string) (gatewayapi.RouteRule, []string, error) {
@@ -339,7 +431,9 @@ func chooseRule(rules []gatewayapi.RouteRule, want string) (gatewayapi.RouteRule
 		return rules[0], nil, nil
 	}
 	chosen := rules[0]
-	if i := slices.IndexFunc(rules, func(r gatewayapi.RouteRule) bool { return r.CORS != nil || len(r.Middlewares) > 0 }); i >= 0 {
+	if i := slices.IndexFunc(rules, func(r gatewayapi.RouteRule) bool {
+		return r.CORS != nil || len(r.Middlewares) > 0 || len(r.KongPlugins) > 0
+	}); i >= 0 {
 		chosen = rules[i]
 	}
 	return chosen, []string{fmt.Sprintf("the route has %d rules; explaining %s (choose another with --rule)", len(rules), chosen.Label())}, nil

@@ -350,7 +350,7 @@ func TestExplainGolden(t *testing.T) {
 		{"no-origin", []string{"explain", "-f", "testdata/explain/policy.yaml"}, ExitUsage},
 		{"bad-header", []string{"explain", "-f", "testdata/explain/policy.yaml", "--origin", appOrigin, "--header", "X-Request-Id"}, ExitUsage},
 		{"bad-origin", []string{"explain", "-f", "testdata/explain/policy.yaml", "--origin", "https://app.example.com/"}, ExitUsage},
-		{"bad-data-plane", []string{"explain", "-f", "testdata/explain/policy.yaml", "--origin", appOrigin, "--data-plane", "kong"}, ExitUsage},
+		{"bad-data-plane", []string{"explain", "-f", "testdata/explain/policy.yaml", "--origin", appOrigin, "--data-plane", "apisix"}, ExitUsage},
 		{"no-target", []string{"explain", "--origin", appOrigin}, ExitUsage},
 	}
 	for _, tt := range tests {
@@ -423,6 +423,8 @@ func testExplainCluster(t *testing.T, kubeconfig string) {
 		{"traefik-header", []string{"explain", "ingress/traefik-app", "--origin", appOrigin, "--method", "POST",
 			"--header", "Authorization: Bearer x", "--credentials"}, ExitInvalid},
 		{"route-exposed", []string{"explain", "httproute/gw", "--origin", appOrigin, "--credentials", "--read-header", "X-Total-Count"}, ExitInvalid},
+		{"kong-route-trap", []string{"explain", "httproute/kong-route", "--origin", "https://evil.example", "--credentials"}, ExitOK},
+		{"envoy-route-security-policy", []string{"explain", "httproute/envoy-route", "--origin", "https://deep.eu.example.com"}, ExitOK},
 		{"missing-ingress", []string{"explain", "ingress/nope", "--origin", appOrigin}, ExitUsage},
 		{"bad-kind", []string{"explain", "service/api", "--origin", appOrigin}, ExitUsage},
 	}

@@ -42,6 +42,9 @@ type targetAnswer struct {
 	Controller string   `json:"controllerName,omitempty"`
 	Reason     string   `json:"reason,omitempty"`
 	Message    string   `json:"message,omitempty"`
+	// Via names the Gateway through which the policy governs an HTTPRoute
+	// that no policy names itself.
+	Via string `json:"via,omitempty"`
 	// Written reports whether the target carries the governing policy's
 	// marker annotation, that is, kubecors wrote its configuration there.
 	Written bool `json:"written"`
@@ -50,6 +53,7 @@ type targetAnswer struct {
 // gateway API kinds read for a route's parents.
 var (
 	gatewayListGVK      = schema.GroupVersionKind{Group: gatewayapi.Group, Version: gatewayapi.Version, Kind: "GatewayList"}
+	gatewayGVK          = schema.GroupVersionKind{Group: gatewayapi.Group, Version: gatewayapi.Version, Kind: kubecorsv1alpha1.KindGateway}
 	gatewayClassListGVK = schema.GroupVersionKind{Group: gatewayapi.Group, Version: gatewayapi.Version, Kind: "GatewayClassList"}
 )
 
@@ -61,7 +65,7 @@ var (
 func (o *statusOptions) runTarget(ctx context.Context, session *clusterSession, arg string) error {
 	kind, name, ok := strings.Cut(arg, "/")
 	if !ok || name == "" {
-		return usageError(fmt.Errorf("--target %q is not KIND/NAME: write ingress/NAME or httproute/NAME", arg))
+		return usageError(fmt.Errorf("--target %q is not KIND/NAME: write ingress/NAME, httproute/NAME or gateway/NAME", arg))
 	}
 	ns := session.namespace
 	snap := plan.Snapshot{}
@@ -93,8 +97,27 @@ func (o *statusOptions) runTarget(ctx context.Context, session *clusterSession, 
 		}
 		snap.GatewayAPI, snap.HTTPRoutes, snap.Gateways, snap.GatewayClasses, obj = true, []gatewayv1.HTTPRoute{*route}, gateways, classes, route
 		kind = kubecorsv1alpha1.KindHTTPRoute
+	case "gateway", "gateways", "gtw":
+		gw := &gatewayv1.Gateway{}
+		if err := session.getAs(ctx, gatewayGVK, client.ObjectKey{Namespace: ns, Name: name}, gw); err != nil {
+			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("cannot read Gateway %s: %w", objectRef(ns, name), err)}
+		}
+		routes, err := listAs[gatewayv1.HTTPRoute](ctx, session, httpRouteListGVK, ns)
+		if err != nil {
+			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("cannot list HTTPRoutes: %w", err)}
+		}
+		gateways, err := listAs[gatewayv1.Gateway](ctx, session, gatewayListGVK, "")
+		if err != nil {
+			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("cannot list Gateways: %w", err)}
+		}
+		classes, err := listAs[gatewayv1.GatewayClass](ctx, session, gatewayClassListGVK, "")
+		if err != nil {
+			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("cannot list GatewayClasses: %w", err)}
+		}
+		snap.GatewayAPI, snap.AttachedRoutes, snap.Gateways, snap.GatewayClasses, obj = true, routes, gateways, classes, gw
+		kind = kubecorsv1alpha1.KindGateway
 	default:
-		return usageError(fmt.Errorf("--target names a %s: write ingress/NAME or httproute/NAME", kind))
+		return usageError(fmt.Errorf("--target names a %s: write ingress/NAME, httproute/NAME or gateway/NAME", kind))
 	}
 	policies, err := session.policies(ctx, ns)
 	if err != nil {
@@ -121,6 +144,16 @@ func answerFor(snap plan.Snapshot, obj resolve.Object, annotations map[string]st
 	for _, name := range candidates.Competitors(obj) {
 		if governing == nil || name != governing.Name {
 			answer.Competing = append(answer.Competing, name)
+		}
+	}
+	// A route no policy names may be governed through its Gateway: the
+	// answer is then the Gateway target's, in the governing policy.
+	if governing == nil && obj.Kind == kubecorsv1alpha1.KindHTTPRoute && len(snap.HTTPRoutes) == 1 {
+		if p, via := candidates.GatewayGoverning(&snap.HTTPRoutes[0]); p != nil {
+			governing, answer.Via = p, "Gateway "+via
+			_, gateway, _ := strings.Cut(via, "/")
+			obj = resolve.Object{Kind: kubecorsv1alpha1.KindGateway, Name: gateway}
+			snap.AttachedRoutes = snap.HTTPRoutes
 		}
 	}
 	if governing == nil {
@@ -172,6 +205,9 @@ func printTargetAnswer(w io.Writer, format string, a targetAnswer) error {
 		return p.err
 	}
 	p.field("Policy", "CorsPolicy "+a.Policy)
+	if a.Via != "" {
+		p.field("Through", a.Via+" (no policy names the route itself)")
+	}
 	if len(a.Competing) > 0 {
 		p.field("Competing", strings.Join(a.Competing, ", ")+" (the governing policy wins: namespace policies before ClusterCorsPolicy defaults, then the oldest)")
 	}

@@ -144,7 +144,7 @@ func TargetKey(ref kubecorsv1alpha1.PolicyTargetReference) string {
 func validateTargetRef(ref kubecorsv1alpha1.PolicyTargetReference, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	groups := []string{kubecorsv1alpha1.GroupNetworking, kubecorsv1alpha1.GroupGateway}
-	kinds := []string{kubecorsv1alpha1.KindIngress, kubecorsv1alpha1.KindHTTPRoute}
+	kinds := []string{kubecorsv1alpha1.KindIngress, kubecorsv1alpha1.KindHTTPRoute, kubecorsv1alpha1.KindGateway}
 	if !sets.New(groups...).Has(ref.Group) {
 		errs = append(errs, field.NotSupported(path.Child("group"), ref.Group, groups))
 	}
@@ -156,14 +156,15 @@ func validateTargetRef(ref kubecorsv1alpha1.PolicyTargetReference, path *field.P
 	}
 	ingress := ref.Group == kubecorsv1alpha1.GroupNetworking && ref.Kind == kubecorsv1alpha1.KindIngress
 	route := ref.Group == kubecorsv1alpha1.GroupGateway && ref.Kind == kubecorsv1alpha1.KindHTTPRoute
-	if !ingress && !route {
-		errs = append(errs, field.Invalid(path, "", fmt.Sprintf(`kind %q is not in group %q: write group "networking.k8s.io" with kind "Ingress", or group "gateway.networking.k8s.io" with kind "HTTPRoute"`, ref.Kind, ref.Group)))
+	gateway := ref.Group == kubecorsv1alpha1.GroupGateway && ref.Kind == kubecorsv1alpha1.KindGateway
+	if !ingress && !route && !gateway {
+		errs = append(errs, field.Invalid(path, "", fmt.Sprintf(`kind %q is not in group %q: write group "networking.k8s.io" with kind "Ingress", or group "gateway.networking.k8s.io" with kind "HTTPRoute" or "Gateway"`, ref.Kind, ref.Group)))
 	}
 	if ref.SectionName != nil && !sectionName.MatchString(*ref.SectionName) {
 		errs = append(errs, field.Invalid(path.Child("sectionName"), *ref.SectionName, fmt.Sprintf("%q is not a rule name: an HTTPRoute rule name is lowercase letters, digits, \"-\" and \".\", for example \"api-v1\"", *ref.SectionName)))
 	}
-	if ref.SectionName != nil && ref.Kind != kubecorsv1alpha1.KindHTTPRoute {
-		errs = append(errs, field.Invalid(path, "", "sectionName selects a named rule of an HTTPRoute; an Ingress has no sections: remove sectionName"))
+	if ref.SectionName != nil && ref.Kind != kubecorsv1alpha1.KindHTTPRoute && ref.Kind != kubecorsv1alpha1.KindGateway {
+		errs = append(errs, field.Invalid(path, "", "sectionName selects a named rule of an HTTPRoute or a listener of a Gateway; an Ingress has no sections: remove sectionName"))
 	}
 	return errs
 }
@@ -369,7 +370,7 @@ func btoi(b bool) int {
 }
 
 // DataPlanes are the renderer names a DataPlaneMapping may name.
-var DataPlanes = []string{"ingress-nginx", "traefik", "haproxy-ingress"}
+var DataPlanes = []string{"ingress-nginx", "traefik", "haproxy-ingress", "kong"}
 
 // Bounds of spec.verification.interval, as the CRD's CEL rule states them.
 const (

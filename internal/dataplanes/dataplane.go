@@ -35,6 +35,16 @@ type DataPlane struct {
 	// an ExtensionRef to the data plane's own object, which it returns
 	// too); nil when the data plane programs no HTTPRoute.
 	RenderRoute func(p Policy, namespace string) RouteConfig
+	// RenderAttached renders a policy as an object of the data plane's own
+	// that attaches itself to a Gateway or an HTTPRoute through its own
+	// targetRefs (Envoy Gateway's SecurityPolicy): kubecors then writes
+	// nothing into the target, and the controller owns the object and
+	// deletes it when the target no longer wants it. The returned
+	// RouteConfig has Object set and Filter unset. nil for most.
+	RenderAttached func(p Policy, t AttachTarget) RouteConfig
+	// AttachedKind is the kind of the objects RenderAttached returns, which
+	// the controller lists to delete those no target wants any more.
+	AttachedKind schema.GroupVersionKind
 	// ReadIngress reads back an IngressConfig that Ingress rendered (its
 	// annotations, or its objects and middleware references) the way the
 	// data plane reads it; nil when Ingress is. It fails when the data plane
@@ -88,6 +98,16 @@ type DataPlane struct {
 	// "verbs on group/resource", for the README's RBAC table; the
 	// kubebuilder markers that grant it live in the data plane's folder.
 	RBAC []string
+}
+
+// AttachTarget is the Gateway API object a data plane's own policy object
+// attaches to (DataPlane.RenderAttached).
+type AttachTarget struct {
+	// Namespace, Kind ("Gateway" or "HTTPRoute") and Name identify it.
+	Namespace, Kind, Name string
+	// SectionName is a Gateway's listener or an HTTPRoute's rule; nil for
+	// the whole object.
+	SectionName *string
 }
 
 // RouteConfig is the desired configuration of the targeted rules of one

@@ -44,7 +44,11 @@ type Snapshot struct {
 	GatewayAPI bool
 	// HTTPRoutes are the namespace's HTTPRoutes the policy names or selects.
 	HTTPRoutes []gatewayv1.HTTPRoute
-	// Gateways and GatewayClasses are those the routes' parents name.
+	// AttachedRoutes are the namespace's HTTPRoutes attached to the
+	// Gateways the policy names (by a parentRef).
+	AttachedRoutes []gatewayv1.HTTPRoute
+	// Gateways and GatewayClasses are those the routes' parents name and
+	// the Gateways the policy names.
 	Gateways       []gatewayv1.Gateway
 	GatewayClasses []gatewayv1.GatewayClass
 }
@@ -77,6 +81,13 @@ type Target struct {
 	Ingress *IngressWrite
 	// Route, when set, is the filter to place in an HTTPRoute's rules.
 	Route *RouteWrite
+	// Routes, for a Gateway target, are the writes on each HTTPRoute it
+	// reaches one by one.
+	Routes []*RouteWrite
+	// Attached, when set, is an object of the data plane's own that
+	// attaches itself to the target (an Envoy Gateway SecurityPolicy on a
+	// Gateway), owned by the policy.
+	Attached *unstructured.Unstructured
 }
 
 // IngressWrite is the configuration kubecors writes on one Ingress.
@@ -98,6 +109,10 @@ type RouteWrite struct {
 	// Middleware, when set, is the object the filter refers to (a Traefik
 	// Middleware), owned by the policy.
 	Middleware *unstructured.Unstructured
+	// Attached, when set, is an object of the data plane's own that
+	// attaches itself to the route (an Envoy Gateway SecurityPolicy);
+	// Filter is then unset and kubecors writes nothing into the route.
+	Attached *unstructured.Unstructured
 }
 
 // Compute decides every target of the snapshot's policy.
@@ -130,9 +145,10 @@ type candidate struct {
 	ref     kubecorsv1alpha1.PolicyTargetReference
 	ingress *networkingv1.Ingress
 	route   *gatewayv1.HTTPRoute
+	gateway *gatewayv1.Gateway
 }
 
-func (c candidate) exists() bool { return c.ingress != nil || c.route != nil }
+func (c candidate) exists() bool { return c.ingress != nil || c.route != nil || c.gateway != nil }
 
 // targets returns the targets named by targetRefs (existing or not) and
 // the objects matched by targetSelector, each once, sorted by key.
@@ -156,6 +172,12 @@ func targets(s Snapshot) []candidate {
 		case kubecorsv1alpha1.KindHTTPRoute:
 			if i := slices.IndexFunc(s.HTTPRoutes, func(r gatewayv1.HTTPRoute) bool { return r.Name == ref.Name }); s.GatewayAPI && i >= 0 {
 				c.route = &s.HTTPRoutes[i]
+			}
+		case kubecorsv1alpha1.KindGateway:
+			if i := slices.IndexFunc(s.Gateways, func(g gatewayv1.Gateway) bool {
+				return g.Namespace == policy.Namespace && g.Name == ref.Name
+			}); s.GatewayAPI && i >= 0 {
+				c.gateway = &s.Gateways[i]
 			}
 		}
 		add(c)
@@ -188,9 +210,9 @@ func targets(s Snapshot) []candidate {
 func decide(s Snapshot, renderers Renderers, candidates resolve.Candidates, c candidate) (Target, bool) {
 	res := Result{Ref: c.ref}
 	switch {
-	case c.ref.Kind == kubecorsv1alpha1.KindHTTPRoute && !s.GatewayAPI:
+	case (c.ref.Kind == kubecorsv1alpha1.KindHTTPRoute || c.ref.Kind == kubecorsv1alpha1.KindGateway) && !s.GatewayAPI:
 		res.Reason = kubecorsv1alpha1.ReasonUnsupportedDataPlane
-		res.Message = "the Gateway API CRDs (HTTPRoute, Gateway, GatewayClass) are not installed; kubecors programs this HTTPRoute once they are"
+		res.Message = fmt.Sprintf("the Gateway API CRDs (HTTPRoute, Gateway, GatewayClass) are not installed; kubecors programs this %s once they are", c.ref.Kind)
 		return Target{Result: res}, true
 	case !c.exists():
 		res.Reason = kubecorsv1alpha1.ReasonTargetNotFound
@@ -198,9 +220,10 @@ func decide(s Snapshot, renderers Renderers, candidates resolve.Candidates, c ca
 		return Target{Result: res}, true
 	}
 	obj := resolve.Object{Kind: c.ref.Kind, Name: c.ref.Name}
-	if c.ingress != nil {
+	switch {
+	case c.ingress != nil:
 		obj.Labels = c.ingress.Labels
-	} else {
+	case c.route != nil:
 		obj.Labels = c.route.Labels
 	}
 	arbitration := candidates.Arbitrate(s.Policy, obj)
@@ -210,6 +233,9 @@ func decide(s Snapshot, renderers Renderers, candidates resolve.Candidates, c ca
 	case arbitration.Conflicted:
 		res.Reason, res.Message = kubecorsv1alpha1.ReasonConflicted, arbitration.Message
 		return Target{Result: res}, true
+	}
+	if c.gateway != nil {
+		return decideGateway(s, candidates, res, c.gateway), true
 	}
 	if c.route != nil {
 		return decideRoute(s, res, c.route), true
@@ -265,6 +291,9 @@ func decideRoute(s Snapshot, res Result, route *gatewayv1.HTTPRoute) Target {
 		return Target{Result: res}
 	}
 	res.DataPlane = dp.Name
+	if dp.RenderRoute == nil {
+		return decideAttachedRoute(s, res, route, dp, parents)
+	}
 	cfg := dp.RenderRoute(renderPolicy(s.Policy), route.Namespace)
 	if cfg.Refused != "" {
 		res.Reason, res.Message = kubecorsv1alpha1.ReasonRefused, cfg.Refused
@@ -274,6 +303,24 @@ func decideRoute(s Snapshot, res Result, route *gatewayv1.HTTPRoute) Target {
 	res.Message = programmedMessage(res.DataPlane, cfg.Narrowed) + " in " + DescribeRules(route, rules) + " for " + describeParents(parents)
 	res.Narrowed = len(cfg.Narrowed) > 0
 	return Target{Result: res, Route: &RouteWrite{Route: route, Rules: rules, Filter: cfg.Filter, Middleware: cfg.Object}}
+}
+
+// decideAttachedRoute programs a route through an object of the data
+// plane's own attached to it (an Envoy Gateway SecurityPolicy, for a class
+// without HTTPRouteCORS), which kubecors owns; nothing is written into the
+// route.
+func decideAttachedRoute(s Snapshot, res Result, route *gatewayv1.HTTPRoute, dp dataplanes.DataPlane, parents []resolve.RouteParent) Target {
+	cfg := dp.RenderAttached(renderPolicy(s.Policy), dataplanes.AttachTarget{
+		Namespace: route.Namespace, Kind: kubecorsv1alpha1.KindHTTPRoute, Name: route.Name, SectionName: res.Ref.SectionName})
+	if cfg.Refused != "" {
+		res.Reason, res.Message = kubecorsv1alpha1.ReasonRefused, cfg.Refused
+		return Target{Result: res}
+	}
+	res.Reason = kubecorsv1alpha1.ReasonProgrammed
+	res.Message = fmt.Sprintf("%s as %s %s attached to the route, for %s", programmedMessage(res.DataPlane, cfg.Narrowed),
+		cfg.Object.GetKind(), cfg.Object.GetName(), describeParents(parents))
+	res.Narrowed = len(cfg.Narrowed) > 0
+	return Target{Result: res, Route: &RouteWrite{Route: route, Attached: cfg.Object}}
 }
 
 func renderPolicy(p *kubecorsv1alpha1.CorsPolicy) dataplanes.Policy {

@@ -89,6 +89,9 @@ func readSnapshot(t *testing.T, path string) Snapshot {
 		t.Fatalf("%s: no CorsPolicy", path)
 	}
 	s.Policy = &s.Policies[0]
+	// The controller passes the routes attached to the Gateways the policy
+	// names; the plan picks them out of all routes here.
+	s.AttachedRoutes = s.HTTPRoutes
 	return s
 }
 
@@ -110,6 +113,9 @@ type goldenTarget struct {
 	Result  Result         `json:"result"`
 	Ingress *goldenIngress `json:"ingressWrite,omitempty"`
 	Route   *goldenRoute   `json:"routeWrite,omitempty"`
+	// Routes and Attached are a Gateway target's writes.
+	Routes   []*goldenRoute `json:"routeWrites,omitempty"`
+	Attached map[string]any `json:"attached,omitempty"`
 }
 
 type goldenIngress struct {
@@ -125,6 +131,18 @@ type goldenRoute struct {
 	Rules      []int                     `json:"rules"`
 	Filter     gatewayv1.HTTPRouteFilter `json:"filter"`
 	Middleware map[string]any            `json:"middleware,omitempty"`
+	Attached   map[string]any            `json:"attached,omitempty"`
+}
+
+func toGoldenRoute(w *RouteWrite) *goldenRoute {
+	g := &goldenRoute{Route: w.Route.Name, Rules: w.Rules, Filter: w.Filter}
+	if w.Middleware != nil {
+		g.Middleware = w.Middleware.Object
+	}
+	if w.Attached != nil {
+		g.Attached = w.Attached.Object
+	}
+	return g
 }
 
 // statusTime stands in for the clock in golden statuses.
@@ -145,10 +163,13 @@ func toGoldenPlan(s Snapshot, p Plan) goldenPlan {
 			}
 		}
 		if w := t.Route; w != nil {
-			gt.Route = &goldenRoute{Route: w.Route.Name, Rules: w.Rules, Filter: w.Filter}
-			if w.Middleware != nil {
-				gt.Route.Middleware = w.Middleware.Object
-			}
+			gt.Route = toGoldenRoute(w)
+		}
+		for _, w := range t.Routes {
+			gt.Routes = append(gt.Routes, toGoldenRoute(w))
+		}
+		if t.Attached != nil {
+			gt.Attached = t.Attached.Object
 		}
 		g.Targets = append(g.Targets, gt)
 		results = append(results, t.Result)

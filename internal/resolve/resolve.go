@@ -54,7 +54,9 @@ func Targets(p *kubecorsv1alpha1.CorsPolicy, obj Object) bool {
 	}) {
 		return true
 	}
-	return Selects(p, obj)
+	// A label selector selects Ingresses and HTTPRoutes; a Gateway is
+	// only ever named.
+	return obj.Kind != kubecorsv1alpha1.KindGateway && Selects(p, obj)
 }
 
 // Selects reports whether a policy's targetSelector matches the object.

@@ -21,12 +21,12 @@ var classes = []networkingv1.IngressClass{
 	{ObjectMeta: metav1.ObjectMeta{Name: "nginx", Annotations: map[string]string{DefaultIngressClassAnnotation: "true"}},
 		Spec: networkingv1.IngressClassSpec{Controller: ingressnginx.Controller}},
 	{ObjectMeta: metav1.ObjectMeta{Name: "traefik"}, Spec: networkingv1.IngressClassSpec{Controller: traefik.Controller}},
-	{ObjectMeta: metav1.ObjectMeta{Name: "kong"}, Spec: networkingv1.IngressClassSpec{Controller: "ingress-controllers.konghq.com/kong"}},
+	{ObjectMeta: metav1.ObjectMeta{Name: "apisix"}, Spec: networkingv1.IngressClassSpec{Controller: "apisix.apache.org/apisix-ingress-controller"}},
 }
 
 func TestDetectIngress(t *testing.T) {
 	class := func(name string) *string { return &name }
-	kongMapped := []kubecorsv1alpha1.DataPlaneMapping{{ControllerName: "ingress-controllers.konghq.com/kong", DataPlane: haproxyingress.Name}}
+	apisixMapped := []kubecorsv1alpha1.DataPlaneMapping{{ControllerName: "apisix.apache.org/apisix-ingress-controller", DataPlane: haproxyingress.Name}}
 	haproxyAnnotated := map[string]string{haproxyingress.CorsEnable: "true"}
 	tests := []struct {
 		name      string
@@ -41,10 +41,10 @@ func TestDetectIngress(t *testing.T) {
 		{name: "the legacy class annotation", ing: networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{LegacyIngressClassAnnotation: "traefik"}}},
 			want: traefik.Name, wantGuess: traefik.Name},
 		{name: "the default class when it names none", ing: networkingv1.Ingress{}, want: ingressnginx.Name, wantGuess: ingressnginx.Name},
-		{name: "a policy's mapping for an unknown controller", ing: networkingv1.Ingress{Spec: networkingv1.IngressSpec{IngressClassName: class("kong")}},
-			mappings: kongMapped, want: haproxyingress.Name, wantGuess: haproxyingress.Name, wantHow: "mapped to haproxy-ingress by the policy's dataPlaneMappings"},
+		{name: "a policy's mapping for an unknown controller", ing: networkingv1.Ingress{Spec: networkingv1.IngressSpec{IngressClassName: class("apisix")}},
+			mappings: apisixMapped, want: haproxyingress.Name, wantGuess: haproxyingress.Name, wantHow: "mapped to haproxy-ingress by the policy's dataPlaneMappings"},
 		{name: "an unknown controller is never guessed by the controller, only read as a guess by kubectl cors",
-			ing:  networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Annotations: haproxyAnnotated}, Spec: networkingv1.IngressSpec{IngressClassName: class("kong")}},
+			ing:  networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Annotations: haproxyAnnotated}, Spec: networkingv1.IngressSpec{IngressClassName: class("apisix")}},
 			want: "", wantGuess: haproxyingress.Name, wantHow: "which kubecors has no renderer for"},
 		{name: "a missing class, nothing to guess from", ing: networkingv1.Ingress{Spec: networkingv1.IngressSpec{IngressClassName: class("gone")}},
 			want: "", wantGuess: "", wantHow: `IngressClass "gone" does not exist`},

@@ -55,7 +55,7 @@ const (
 	aboveChromium  = "seconds is above Chromium's cap of 7200"
 	insecureOptIn  = "dangerouslyAllowInsecureOrigins: is set"
 	suffixOptIn    = "dangerouslyAllowPublicSuffixWildcards: is set"
-	wrongPairing   = `write group "networking.k8s.io" with kind "Ingress", or group "gateway.networking.k8s.io" with kind "HTTPRoute"`
+	wrongPairing   = `write group "networking.k8s.io" with kind "Ingress", or group "gateway.networking.k8s.io" with kind "HTTPRoute" or "Gateway"`
 )
 
 // option changes the base spec built by spec.
@@ -469,8 +469,12 @@ var Cases = []Case{
 	{Name: "targets/invalid label key in targetSelector is rejected", Spec: spec(targets(), selector(map[string]string{"bad key!": "web"})), Field: "spec.targetSelector.matchLabels", Message: `"bad key!"`},
 	{Name: "targets/HTTPRoute target is accepted", Spec: spec(targets(route("web"))), Valid: true},
 	{Name: "targets/sectionName on an HTTPRoute is accepted", Spec: spec(targets(section(route("web"), "api"))), Valid: true},
+	{Name: "targets/a Gateway is accepted", Spec: spec(targets(ref(kubecorsv1alpha1.GroupGateway, kubecorsv1alpha1.KindGateway, "edge"))), Valid: true},
+	{Name: "targets/sectionName on a Gateway (a listener) is accepted", Spec: spec(targets(section(ref(kubecorsv1alpha1.GroupGateway, kubecorsv1alpha1.KindGateway, "edge"), "https"))), Valid: true},
+	{Name: "targets/a Gateway in group networking.k8s.io is rejected", Spec: spec(targets(ref(kubecorsv1alpha1.GroupNetworking, kubecorsv1alpha1.KindGateway, "edge"))), Field: "spec.targetRefs[0]",
+		Message: `kind "Gateway" is not in group "networking.k8s.io": ` + wrongPairing},
 	{Name: "targets/sectionName on an Ingress is rejected", Spec: spec(targets(section(webIngress(), "api"))), Field: "spec.targetRefs[0]",
-		Message: "sectionName selects a named rule of an HTTPRoute; an Ingress has no sections: remove sectionName"},
+		Message: "sectionName selects a named rule of an HTTPRoute or a listener of a Gateway; an Ingress has no sections: remove sectionName"},
 	{Name: "targets/sectionName that is not a DNS name is rejected", Spec: spec(targets(section(route("web"), "Rule_1"))), Field: "spec.targetRefs[0].sectionName", Message: `"Rule_1"`},
 	{Name: "targets/kind HTTPRoute in group networking.k8s.io is rejected", Spec: spec(targets(ref(kubecorsv1alpha1.GroupNetworking, kubecorsv1alpha1.KindHTTPRoute, "web"))), Field: "spec.targetRefs[0]",
 		Message: `kind "HTTPRoute" is not in group "networking.k8s.io": ` + wrongPairing},

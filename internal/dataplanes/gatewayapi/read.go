@@ -11,6 +11,7 @@ import (
 
 	"github.com/kubecors/kubecors/internal/corscheck"
 	"github.com/kubecors/kubecors/internal/dataplanes"
+	"github.com/kubecors/kubecors/internal/dataplanes/kong"
 	"github.com/kubecors/kubecors/internal/dataplanes/traefik"
 )
 
@@ -55,6 +56,10 @@ type RouteRule struct {
 	// ExtensionRef filters name, in order (Traefik's Gateway API provider
 	// applies them like an Ingress's router.middlewares).
 	Middlewares []string
+	// KongPlugins are the names of the KongPlugins the rule's ExtensionRef
+	// filters name, in order (Kong Ingress Controller attaches them to the
+	// rule's Kong route).
+	KongPlugins []string
 }
 
 // Label names the rule for people: its name, or its index.
@@ -99,8 +104,12 @@ func HTTPRouteRules(route *unstructured.Unstructured) []RouteRule {
 				group, _, _ := unstructured.NestedString(filter, "extensionRef", "group")
 				kind, _, _ := unstructured.NestedString(filter, "extensionRef", "kind")
 				name, _, _ := unstructured.NestedString(filter, "extensionRef", "name")
-				if group == traefik.Group && kind == traefik.Kind && name != "" {
+				switch {
+				case name == "":
+				case group == traefik.Group && kind == traefik.Kind:
 					rr.Middlewares = append(rr.Middlewares, name)
+				case group == kong.Group && kind == kong.Kind:
+					rr.KongPlugins = append(rr.KongPlugins, name)
 				}
 			}
 		}

@@ -45,7 +45,7 @@ func validateProgrammable(planes []dataplanes.DataPlane, spec *kubecorsv1alpha1.
 	var refusals []string
 	programmable := false
 	for _, dp := range planes {
-		serves := ingress && dp.Ingress != nil || route && dp.RenderRoute != nil
+		serves := ingress && dp.Ingress != nil || route && (dp.RenderRoute != nil || dp.RenderAttached != nil)
 		if dp.Check == nil || !serves {
 			continue
 		}
@@ -74,7 +74,7 @@ func targetKinds(spec *kubecorsv1alpha1.CorsPolicySpec) (ingress, route bool) {
 		switch ref.Kind {
 		case kubecorsv1alpha1.KindIngress:
 			ingress = true
-		case kubecorsv1alpha1.KindHTTPRoute:
+		case kubecorsv1alpha1.KindHTTPRoute, kubecorsv1alpha1.KindGateway:
 			route = true
 		}
 	}

@@ -6,8 +6,10 @@ import (
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/internal/dataplanes"
+	"github.com/kubecors/kubecors/internal/dataplanes/envoygateway"
 	"github.com/kubecors/kubecors/internal/dataplanes/gatewayapi"
 	"github.com/kubecors/kubecors/internal/dataplanes/ingressnginx"
+	"github.com/kubecors/kubecors/internal/dataplanes/kong"
 )
 
 func programmableSpec(kind string, origins ...kubecorsv1alpha1.Origin) *kubecorsv1alpha1.CorsPolicySpec {
@@ -31,10 +33,10 @@ func TestValidateProgrammable(t *testing.T) {
 		{"a port wildcard alone: ingress-nginx would program nothing, Traefik and HAProxy Ingress would",
 			programmableSpec(kubecorsv1alpha1.KindIngress, "http://localhost:*"), []string{ingressnginx.Name}},
 		{"a port wildcard alone on an HTTPRoute: only the HTTPRoute data planes are asked",
-			programmableSpec(kubecorsv1alpha1.KindHTTPRoute, "http://localhost:*"), []string{gatewayapi.Name}},
+			programmableSpec(kubecorsv1alpha1.KindHTTPRoute, "http://localhost:*"), []string{envoygateway.Name, gatewayapi.Name}},
 		{"a label selector may select either kind, so every data plane is asked",
 			&kubecorsv1alpha1.CorsPolicySpec{AllowOrigins: []kubecorsv1alpha1.Origin{"http://[::1]:3000"}},
-			[]string{gatewayapi.Name, ingressnginx.Name}},
+			[]string{envoygateway.Name, gatewayapi.Name, ingressnginx.Name, kong.Name}},
 		{"what a data plane merely narrows is no warning",
 			programmableSpec(kubecorsv1alpha1.KindIngress, "https://app.example.com", "http://localhost:*"), nil},
 	}

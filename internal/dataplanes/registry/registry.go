@@ -13,10 +13,14 @@ import (
 	"slices"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
 	"github.com/kubecors/kubecors/internal/dataplanes"
+	"github.com/kubecors/kubecors/internal/dataplanes/envoygateway"
 	"github.com/kubecors/kubecors/internal/dataplanes/gatewayapi"
 	"github.com/kubecors/kubecors/internal/dataplanes/haproxyingress"
 	"github.com/kubecors/kubecors/internal/dataplanes/ingressnginx"
+	"github.com/kubecors/kubecors/internal/dataplanes/kong"
 	"github.com/kubecors/kubecors/internal/dataplanes/traefik"
 )
 
@@ -24,9 +28,11 @@ import (
 // returns fresh values, so callers may keep or change them.
 func All() []dataplanes.DataPlane {
 	return []dataplanes.DataPlane{
+		envoygateway.DataPlane(),
 		gatewayapi.DataPlane(),
 		haproxyingress.DataPlane(),
 		ingressnginx.DataPlane(),
+		kong.DataPlane(),
 		traefik.DataPlane(),
 	}
 }
@@ -178,11 +184,38 @@ func RouteDataPlanes(controller string, supportsCORS bool) []dataplanes.DataPlan
 		}
 	}
 	for _, dp := range All() {
-		if dp.RenderRoute != nil && slices.Contains(dp.GatewayControllers, controller) {
+		if (dp.RenderRoute != nil || dp.RenderAttached != nil) && slices.Contains(dp.GatewayControllers, controller) {
 			planes = append(planes, dp)
 		}
 	}
 	return planes
+}
+
+// ForGateway returns the data plane that programs a whole Gateway (or one
+// listener) of a class whose spec.controllerName is controller with one
+// object of its own attached to the Gateway (Envoy Gateway's
+// SecurityPolicy), and false when none does: the policy then reaches the
+// Gateway's routes one by one.
+func ForGateway(controller string) (dataplanes.DataPlane, bool) {
+	for _, dp := range All() {
+		if dp.RenderAttached != nil && slices.Contains(dp.GatewayControllers, controller) {
+			return dp, true
+		}
+	}
+	return dataplanes.DataPlane{}, false
+}
+
+// AttachedKinds lists the kinds of the objects data planes attach to
+// Gateway API objects (DataPlane.AttachedKind), which the controller
+// deletes when no target wants them.
+func AttachedKinds() []schema.GroupVersionKind {
+	var kinds []schema.GroupVersionKind
+	for _, dp := range All() {
+		if dp.RenderAttached != nil {
+			kinds = append(kinds, dp.AttachedKind)
+		}
+	}
+	return kinds
 }
 
 // ForGatewayClass returns the data plane that programs HTTPRoutes whose

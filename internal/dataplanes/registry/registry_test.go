@@ -6,6 +6,7 @@ import (
 
 	"github.com/kubecors/kubecors/internal/dataplanes/haproxyingress"
 	"github.com/kubecors/kubecors/internal/dataplanes/ingressnginx"
+	"github.com/kubecors/kubecors/internal/dataplanes/kong"
 	"github.com/kubecors/kubecors/internal/dataplanes/traefik"
 )
 
@@ -25,7 +26,8 @@ func TestRegistryForController(t *testing.T) {
 		{"traefik by its controller name", traefik.Controller, traefik.Name},
 		{"extra mapping for a fork", "example.com/nginx-fork", ingressnginx.Name},
 		{"extra mapping overrides a built-in one", haproxyingress.Controller, traefik.Name},
-		{"unknown controller has no renderer", "ingress-controllers.konghq.com/kong", ""},
+		{"kong by its controller name", kong.Controller, kong.Name},
+		{"unknown controller has no renderer", "example.com/unknown-ingress", ""},
 		{"empty controller has no renderer", "", ""},
 	}
 	for _, c := range cases {
@@ -58,8 +60,8 @@ func TestRegistryDefaults(t *testing.T) {
 			t.Errorf("ByName(%q) = %v, %v", name, renderer, ok)
 		}
 	}
-	if _, ok := registry.ByName("kong"); ok {
-		t.Error(`ByName("kong") found a renderer that does not exist`)
+	if _, ok := registry.ByName("apisix"); ok {
+		t.Error(`ByName("apisix") found a renderer that does not exist`)
 	}
 }
 
@@ -69,8 +71,8 @@ func TestNewRegistryRejectsUnknownRenderer(t *testing.T) {
 		extra   map[string]string
 		message string
 	}{
-		{"unknown renderer name names the known ones", map[string]string{"example.com/kong": "kong"},
-			`controller "example.com/kong" is mapped to the unknown renderer "kong": use one of haproxy-ingress, ingress-nginx, traefik`},
+		{"unknown renderer name names the known ones", map[string]string{"example.com/apisix": "apisix"},
+			`controller "example.com/apisix" is mapped to the unknown renderer "apisix": use one of haproxy-ingress, ingress-nginx, kong, traefik`},
 		{"renderer names are case-sensitive", map[string]string{"example.com/x": "Traefik"}, `unknown renderer "Traefik"`},
 		{"empty controller name", map[string]string{"": traefik.Name}, "empty controller name"},
 	}
@@ -92,8 +94,11 @@ func TestControllerLookups(t *testing.T) {
 	if dp, ok := ForIngressController(haproxyingress.Controller); !ok || dp.Name != haproxyingress.Name || dp.ReadAnnotations == nil {
 		t.Errorf("ForIngressController(%q) = %q, %v", haproxyingress.Controller, dp.Name, ok)
 	}
-	if _, ok := ForIngressController("ingress-controllers.konghq.com/kong"); ok {
-		t.Error("Kong's controller has no data plane yet")
+	if dp, ok := ForIngressController(kong.Controller); !ok || dp.Name != kong.Name {
+		t.Errorf("ForIngressController(%q) = %q, %v", kong.Controller, dp.Name, ok)
+	}
+	if _, ok := ForIngressController("apisix.apache.org/apisix-ingress-controller"); ok {
+		t.Error("APISIX's controller has no data plane")
 	}
 	cases := []struct {
 		name, controller string

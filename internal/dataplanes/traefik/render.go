@@ -1,29 +1,11 @@
 package traefik
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"regexp"
-	"strings"
-
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/kubecors/kubecors/internal/corsrules"
 	"github.com/kubecors/kubecors/internal/dataplanes"
 )
-
-// middlewareNamePrefix starts every Middleware name, so that a Middleware
-// never collides with one the user wrote for the same purpose.
-const middlewareNamePrefix = "kubecors-"
-
-// nameHashLength is how many hex digits of a SHA-256 keep shortened or
-// rewritten names apart.
-const nameHashLength = 8
-
-// invalidLabelChars are the characters a DNS-1123 label cannot hold. Policy
-// names are DNS-1123 subdomains, so only "." is ever replaced.
-var invalidLabelChars = regexp.MustCompile(`[^a-z0-9-]`)
 
 // renderer renders policies as a Traefik headers Middleware.
 type renderer struct{}
@@ -68,24 +50,12 @@ func renderTraefik(p dataplanes.Policy, t dataplanes.IngressTarget) dataplanes.I
 	}
 	setList(headers, "accessControlAllowOriginList", exact)
 	setList(headers, "accessControlAllowOriginListRegex", patterns)
-	setList(headers, "accessControlAllowMethods", stringList(dataplanes.MethodNames(spec)))
-	setList(headers, "accessControlAllowHeaders", stringList(dataplanes.AllowHeaderNames(spec)))
-	setList(headers, "accessControlExposeHeaders", stringList(dataplanes.ExposeHeaderNames(spec)))
+	setList(headers, "accessControlAllowMethods", dataplanes.StringList(dataplanes.MethodNames(spec)))
+	setList(headers, "accessControlAllowHeaders", dataplanes.StringList(dataplanes.AllowHeaderNames(spec)))
+	setList(headers, "accessControlExposeHeaders", dataplanes.StringList(dataplanes.ExposeHeaderNames(spec)))
 
 	name := MiddlewareName(p.Name)
-	middleware := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": Group + "/" + Version,
-		"kind":       Kind,
-		"metadata": map[string]any{
-			"name":      name,
-			"namespace": t.Namespace,
-			"labels": map[string]any{
-				dataplanes.LabelManagedBy: dataplanes.ManagedByKubecors,
-				dataplanes.LabelPolicy:    PolicyLabelValue(p.Name),
-			},
-		},
-		"spec": map[string]any{"headers": headers},
-	}}
+	middleware := dataplanes.OwnedObject(Group+"/"+Version, Kind, t.Namespace, name, p.Name, map[string]any{"spec": map[string]any{"headers": headers}})
 	return dataplanes.IngressConfig{
 		Objects:     []*unstructured.Unstructured{middleware},
 		ListEntries: []string{t.Namespace + "-" + name + CRDProvider},
@@ -93,37 +63,13 @@ func renderTraefik(p dataplanes.Policy, t dataplanes.IngressTarget) dataplanes.I
 	}
 }
 
-// MiddlewareName is the name of the Middleware rendered for a policy:
-// "kubecors-<policy name>" when that is a valid DNS-1123 label, else a
-// shortened, rewritten form with a hash of the policy name, so that two
-// policies never share a Middleware.
-func MiddlewareName(policyName string) string {
-	name := middlewareNamePrefix + policyName
-	if len(validation.IsDNS1123Label(name)) == 0 {
-		return name
-	}
-	return hashedName(invalidLabelChars.ReplaceAllString(name, "-"), policyName, validation.DNS1123LabelMaxLength)
-}
+// MiddlewareName is the name of the Middleware rendered for a policy
+// (dataplanes.OwnedObjectName).
+func MiddlewareName(policyName string) string { return dataplanes.OwnedObjectName(policyName) }
 
-// PolicyLabelValue is the value of dataplanes.LabelPolicy for a policy: its name when
-// that fits a label value (63 characters), else a shortened form with a hash.
-func PolicyLabelValue(policyName string) string {
-	if len(validation.IsValidLabelValue(policyName)) == 0 {
-		return policyName
-	}
-	return hashedName(policyName, policyName, validation.LabelValueMaxLength)
-}
-
-// hashedName shortens name to fit limit together with "-" and a hash of key,
-// keeping it free of a trailing "-" or ".".
-func hashedName(name, key string, limit int) string {
-	sum := sha256.Sum256([]byte(key))
-	suffix := "-" + hex.EncodeToString(sum[:])[:nameHashLength]
-	if len(name) > limit-len(suffix) {
-		name = name[:limit-len(suffix)]
-	}
-	return strings.TrimRight(name, "-.") + suffix
-}
+// PolicyLabelValue is the value of dataplanes.LabelPolicy for a policy
+// (dataplanes.PolicyLabelValue).
+func PolicyLabelValue(policyName string) string { return dataplanes.PolicyLabelValue(policyName) }
 
 // setList sets a list field only when it has entries: Traefik reads an
 // absent list as empty, and the Middleware stays short to read.
@@ -131,13 +77,4 @@ func setList(m map[string]any, key string, values []any) {
 	if len(values) > 0 {
 		m[key] = values
 	}
-}
-
-// stringList converts to the []any that unstructured content holds.
-func stringList(values []string) []any {
-	list := make([]any, len(values))
-	for i, v := range values {
-		list[i] = v
-	}
-	return list
 }

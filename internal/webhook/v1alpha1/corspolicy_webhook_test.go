@@ -135,7 +135,9 @@ var _ = Describe("CorsPolicy admission", func() {
 				`ingress-nginx would program nothing for this policy: ingress-nginx can express none of the allowed origins`,
 			}},
 			{"ipv6-route", "HTTPRoute", "http://[::1]:3000", []string{
+				`envoy-gateway would program nothing for this policy: no origin of the policy can be written as an Envoy Gateway Origin`,
 				`gateway-api would program nothing for this policy: no origin of the policy can be written as a Gateway API CORSOrigin`,
+				`kong would program nothing for this policy: the policy allows no origin that Kong can be told about`,
 			}},
 		} {
 			group := "networking.k8s.io"
