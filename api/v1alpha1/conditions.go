@@ -81,6 +81,14 @@ const (
 	GroupGateway = "gateway.networking.k8s.io"
 	// KindHTTPRoute is the kind of an HTTPRoute target.
 	KindHTTPRoute = "HTTPRoute"
+	// GroupIstio is the API group of Istio's VirtualService.
+	GroupIstio = "networking.istio.io"
+	// KindVirtualService is the kind of an Istio VirtualService target.
+	KindVirtualService = "VirtualService"
+	// GroupContour is the API group of Contour's HTTPProxy.
+	GroupContour = "projectcontour.io"
+	// KindHTTPProxy is the kind of a Contour HTTPProxy target.
+	KindHTTPProxy = "HTTPProxy"
 )
 
 // ReasonRefused means the target's data plane cannot express any useful

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
@@ -167,6 +168,50 @@ func RunGolden(t *testing.T, renderer dataplanes.IngressRenderer, problems func(
 			config := renderer.RenderIngress(policy, target)
 			CheckConfig(t, config, problems)
 			CompareGolden(t, in, ToGolden(config))
+		})
+	}
+}
+
+// GoldenTargetChange is a TargetChange as the golden files show it.
+type GoldenTargetChange struct {
+	CORS     map[string]any    `json:"cors,omitempty"`
+	Narrowed []GoldenNarrowing `json:"narrowed,omitempty"`
+	Refused  string            `json:"refused,omitempty"`
+}
+
+// RunTargetGolden renders every golden input of the package for an object
+// of a target kind (sample), checks that a refusal writes nothing and
+// every narrowing is complete, that the data plane reads the rendered
+// configuration back without a problem, and compares the result with its
+// golden file.
+func RunTargetGolden(t *testing.T, kind dataplanes.TargetKind, sample func() *unstructured.Unstructured) {
+	t.Helper()
+	for _, in := range Inputs(t) {
+		t.Run(CaseName(in), func(t *testing.T) {
+			policy, target := ReadPolicy(t, in)
+			obj := sample()
+			obj.SetNamespace(target.Namespace)
+			obj.SetName(target.Name)
+			change := kind.Render(policy, obj)
+			CheckConfig(t, dataplanes.IngressConfig{Narrowed: change.Narrowed, Refused: change.Refused}, func(dataplanes.IngressConfig) []string { return nil })
+			if change.Refused == "" {
+				if change.CORS == nil {
+					t.Fatal("neither a configuration nor a refusal")
+				}
+				if err := kind.Apply(obj, change, false); err != nil {
+					t.Fatal(err)
+				}
+				for _, s := range kind.Read(obj) {
+					for _, p := range s.Problems {
+						t.Errorf("the data plane would not take the rendered configuration: %s", p)
+					}
+				}
+			}
+			g := GoldenTargetChange{CORS: change.CORS, Refused: change.Refused}
+			for _, n := range change.Narrowed {
+				g.Narrowed = append(g.Narrowed, GoldenNarrowing(n))
+			}
+			CompareGolden(t, in, g)
 		})
 	}
 }
