@@ -47,6 +47,11 @@ type TargetKind struct {
 	// Contour virtual host); hand-written configuration and kubecors's read
 	// the same way.
 	Read func(obj *unstructured.Unstructured) []TargetSection
+	// Sample returns an object of the kind that Render accepts (a root
+	// HTTPProxy, a VirtualService with one http route), for rendering a
+	// policy without a target: kubectl cors explain -f and the never-broaden
+	// property.
+	Sample func() *unstructured.Unstructured
 	// RecordAnnotations are the annotations Apply writes on the object to
 	// find its change again, for kubectl cors and GitOps exclusions.
 	RecordAnnotations []string
@@ -99,11 +104,11 @@ func (c *TargetConflict) Error() string { return c.Message }
 // TargetRendered is DataPlane.Rendered for a target kind: the change
 // rendered for an object of the kind, applied to it and read back the way
 // the data plane reads it, for kubectl cors explain and the never-broaden
-// property. sample is an object of the kind that the rendering applies to
-// (a root HTTPProxy, a VirtualService with one http route).
-func TargetRendered(dataPlane string, kind TargetKind, sample func() *unstructured.Unstructured) func(Policy, IngressTarget) (Model, []Narrowing, string, error) {
+// property, on the kind's sample object
+// (kind.Sample).
+func TargetRendered(dataPlane string, kind TargetKind) func(Policy, IngressTarget) (Model, []Narrowing, string, error) {
 	return func(p Policy, t IngressTarget) (Model, []Narrowing, string, error) {
-		obj := sample()
+		obj := kind.Sample()
 		obj.SetNamespace(t.Namespace)
 		obj.SetName(t.Name)
 		change := kind.Render(p, obj)

@@ -44,7 +44,7 @@ func DataPlane() dataplanes.DataPlane {
 			}
 			return "", narrowed
 		},
-		Rendered: dataplanes.TargetRendered(Name, Target, sampleHTTPProxy),
+		Rendered: dataplanes.TargetRendered(Name, Target),
 		RBAC:     []string{"get, list, watch, patch on projectcontour.io/httpproxies"},
 	}
 }
@@ -57,6 +57,7 @@ var Target = dataplanes.TargetKind{
 	Apply:             Apply,
 	Remove:            Remove,
 	Read:              ReadHTTPProxy,
+	Sample:            sampleHTTPProxy,
 	RecordAnnotations: []string{RecordAnnotation},
 }
 

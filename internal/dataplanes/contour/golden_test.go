@@ -11,5 +11,5 @@ import (
 // to rewrite the golden files after an intended change, and review the
 // diff.
 func TestGolden(t *testing.T) {
-	dataplanestest.RunTargetGolden(t, Target, sampleHTTPProxy)
+	dataplanestest.RunTargetGolden(t, Target)
 }

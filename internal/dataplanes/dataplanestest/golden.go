@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
@@ -179,17 +178,17 @@ type GoldenTargetChange struct {
 	Refused  string            `json:"refused,omitempty"`
 }
 
-// RunTargetGolden renders every golden input of the package for an object
-// of a target kind (sample), checks that a refusal writes nothing and
+// RunTargetGolden renders every golden input of the package for the
+// target kind's sample object, checks that a refusal writes nothing and
 // every narrowing is complete, that the data plane reads the rendered
 // configuration back without a problem, and compares the result with its
 // golden file.
-func RunTargetGolden(t *testing.T, kind dataplanes.TargetKind, sample func() *unstructured.Unstructured) {
+func RunTargetGolden(t *testing.T, kind dataplanes.TargetKind) {
 	t.Helper()
 	for _, in := range Inputs(t) {
 		t.Run(CaseName(in), func(t *testing.T) {
 			policy, target := ReadPolicy(t, in)
-			obj := sample()
+			obj := kind.Sample()
 			obj.SetNamespace(target.Namespace)
 			obj.SetName(target.Name)
 			change := kind.Render(policy, obj)

@@ -46,7 +46,7 @@ func DataPlane() dataplanes.DataPlane {
 			}
 			return "", narrowed
 		},
-		Rendered: dataplanes.TargetRendered(Name, Target, sampleVirtualService),
+		Rendered: dataplanes.TargetRendered(Name, Target),
 		RBAC:     []string{"get, list, watch, patch on networking.istio.io/virtualservices"},
 	}
 }
@@ -59,6 +59,7 @@ var Target = dataplanes.TargetKind{
 	Apply:             Apply,
 	Remove:            Remove,
 	Read:              ReadVirtualService,
+	Sample:            sampleVirtualService,
 	RecordAnnotations: []string{RecordAnnotation},
 }
 
