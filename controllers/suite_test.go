@@ -135,6 +135,8 @@ var _ = BeforeSuite(func() {
 			filepath.Join("..", "config", "crd", "bases"),
 			filepath.Join("..", "test", "crds", "traefik"),
 			filepath.Join("..", "test", "crds", "gateway-api", "standard"),
+			filepath.Join("..", "test", "crds", "istio"),
+			filepath.Join("..", "test", "crds", "contour"),
 		},
 		ErrorIfCRDPathMissing: true,
 		BinaryAssetsDirectory: testenv.BinaryAssetsDir(),
