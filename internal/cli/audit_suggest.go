@@ -62,6 +62,9 @@ func suggestPolicy(t auditTarget) auditSuggestion {
 			ref.SectionName = &t.section
 		}
 	}
+	if dp, ok := registry.ForTargetKind(t.object.Kind); ok {
+		ref.Group = dp.Target.Group()
+	}
 	spec.TargetRefs = []kubecorsv1alpha1.PolicyTargetReference{ref}
 	credentials := s.credentials(t.model)
 	spec.AllowOrigins = s.origins(t.model, &credentials)

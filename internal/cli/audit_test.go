@@ -44,6 +44,8 @@ func TestCluster(t *testing.T) {
 			filepath.Join("..", "..", "config", "crd", "bases"),
 			filepath.Join("..", "..", "test", "crds", "traefik"),
 			filepath.Join("..", "..", "test", "crds", "gateway-api", "standard"),
+			filepath.Join("..", "..", "test", "crds", "istio"),
+			filepath.Join("..", "..", "test", "crds", "contour"),
 		},
 		ErrorIfCRDPathMissing: true,
 		BinaryAssetsDirectory: testenv.BinaryAssetsDir(),
@@ -162,6 +164,36 @@ func createFixture(t *testing.T, c client.Client) {
 		},
 	}}
 	create(route)
+	// Istio's trap: a prefix origin, with credentials, matches
+	// https://app.example.com.evil.net.
+	create(&unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+		"metadata": map[string]any{"namespace": "demo", "name": "mesh"},
+		"spec": map[string]any{
+			"hosts": []any{"mesh.example.com"},
+			"http": []any{map[string]any{
+				"name": "api",
+				"corsPolicy": map[string]any{
+					"allowOrigins":     []any{map[string]any{"prefix": "https://app.example.com"}},
+					"allowMethods":     []any{"GET", "PUT"},
+					"allowCredentials": true,
+				},
+				"route": []any{map[string]any{"destination": map[string]any{"host": "api"}}},
+			}},
+		},
+	}})
+	// Contour's documented example: "*" with credentials, which Envoy
+	// answers by echoing any origin.
+	create(&unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "projectcontour.io/v1", "kind": "HTTPProxy",
+		"metadata": map[string]any{"namespace": "demo", "name": "edge"},
+		"spec": map[string]any{"virtualhost": map[string]any{
+			"fqdn": "edge.example.com",
+			"corsPolicy": map[string]any{
+				"allowOrigin": []any{"*"}, "allowMethods": []any{"GET", "POST"}, "allowCredentials": true, "maxAge": "10m",
+			},
+		}},
+	}})
 
 	// The Ingress kubecors programmed from CorsPolicy demo/api, with what
 	// the renderer writes, and a second policy that loses to it.
@@ -294,6 +326,8 @@ func testAudit(t *testing.T, kubeconfig string) {
 			{"Ingress demo/haproxy-app", ruleIneffective.Name, severityInfo},
 			{"Ingress demo/traefik-app", ruleReflectedOrigin.Name, severityHigh},
 			{"HTTPRoute demo/gw", ruleReflectedOrigin.Name, severityHigh},
+			{"VirtualService demo/mesh", ruleUnanchoredRegex.Name, severityHigh},
+			{"HTTPProxy demo/edge", ruleReflectedOrigin.Name, severityHigh},
 			{"Ingress demo/managed", ruleConflict.Name, severityMedium},
 		}
 		for _, w := range want {

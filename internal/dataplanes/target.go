@@ -52,6 +52,10 @@ type TargetKind struct {
 	// policy without a target: kubectl cors explain -f and the never-broaden
 	// property.
 	Sample func() *unstructured.Unstructured
+	// NewFixer returns the fixer of one section (key) of a hand-written
+	// configuration on the object ("namespace/name"), for kubectl cors
+	// explain.
+	NewFixer func(object, key string) Fixer
 	// RecordAnnotations are the annotations Apply writes on the object to
 	// find its change again, for kubectl cors and GitOps exclusions.
 	RecordAnnotations []string
@@ -59,6 +63,15 @@ type TargetKind struct {
 
 // Kind is the target kind's Kind, as a policy's targetRefs name it.
 func (k TargetKind) Kind() string { return k.GVK.Kind }
+
+// Plural is the kind's plural for people ("VirtualServices",
+// "HTTPProxies").
+func (k TargetKind) Plural() string {
+	if base, ok := strings.CutSuffix(k.GVK.Kind, "y"); ok {
+		return base + "ies"
+	}
+	return k.GVK.Kind + "s"
+}
 
 // Group is the target kind's API group, as a policy's targetRefs name it.
 func (k TargetKind) Group() string { return k.GVK.Group }

@@ -58,6 +58,7 @@ var Target = dataplanes.TargetKind{
 	Remove:            Remove,
 	Read:              ReadHTTPProxy,
 	Sample:            sampleHTTPProxy,
+	NewFixer:          func(proxy, _ string) dataplanes.Fixer { return NewFixer(proxy) },
 	RecordAnnotations: []string{RecordAnnotation},
 }
 

@@ -60,6 +60,7 @@ var Target = dataplanes.TargetKind{
 	Remove:            Remove,
 	Read:              ReadVirtualService,
 	Sample:            sampleVirtualService,
+	NewFixer:          NewFixer,
 	RecordAnnotations: []string{RecordAnnotation},
 }
 

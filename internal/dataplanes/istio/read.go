@@ -97,7 +97,7 @@ func ParseCorsPolicy(cors map[string]any, key string) (dataplanes.Model, []strin
 	if len(c.Origins) == 0 {
 		s.Note = "no origin is allowed: Envoy adds no CORS header"
 	}
-	list := func(name, field string, check func(string) string) string {
+	list := func(name, field, header string, check func(string) string) string {
 		values, present := cors[field].([]any)
 		items := make([]string, 0, len(values))
 		for _, v := range values {
@@ -111,11 +111,11 @@ func ParseCorsPolicy(cors map[string]any, key string) (dataplanes.Model, []strin
 		st := setting(name, field, joined, present)
 		st.Effective = joined
 		if !present {
-			st.Source, st.Note = dataplanes.SourceDefault, "unset: Envoy sends no "+field+" header"
+			st.Source, st.Note = dataplanes.SourceDefault, "unset: Envoy sends no "+header
 		}
 		return joined
 	}
-	c.AllowMethods = list(dataplanes.SettingAllowMethods, "allowMethods", func(m string) string {
+	c.AllowMethods = list(dataplanes.SettingAllowMethods, "allowMethods", dataplanes.HeaderAllowMethods, func(m string) string {
 		if !slices.Contains(SupportedMethods, m) {
 			return fmt.Sprintf("%q is not a supported HTTP method", m)
 		}
@@ -127,8 +127,8 @@ func ParseCorsPolicy(cors map[string]any, key string) (dataplanes.Model, []strin
 		}
 		return ""
 	}
-	c.AllowHeaders = list(dataplanes.SettingAllowHeaders, "allowHeaders", noCheck)
-	c.ExposeHeaders = list(dataplanes.SettingExposeHeaders, "exposeHeaders", noCheck)
+	c.AllowHeaders = list(dataplanes.SettingAllowHeaders, "allowHeaders", dataplanes.HeaderAllowHeaders, noCheck)
+	c.ExposeHeaders = list(dataplanes.SettingExposeHeaders, "exposeHeaders", dataplanes.HeaderExposeHeaders, noCheck)
 	credentials, present := cors["allowCredentials"].(bool)
 	cs := setting(dataplanes.SettingAllowCredentials, "allowCredentials", credentials, present)
 	c.Credentials, cs.Effective = credentials, strconv.FormatBool(credentials)
