@@ -144,8 +144,7 @@ func (r *CorsPolicyReconciler) applyTargetObject(ctx context.Context, policy *ku
 			}
 		}
 		if err := w.Kind.Apply(next, w.Change, takeOver); err != nil {
-			var conflict *dataplanes.TargetConflict
-			if errors.As(err, &conflict) {
+			if conflict, ok := errors.AsType[*dataplanes.TargetConflict](err); ok {
 				return &conflictError{message: conflict.Message}
 			}
 			return err

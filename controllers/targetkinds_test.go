@@ -177,7 +177,9 @@ spec:
 		))
 
 		By("narrowing the policy rewrites kubecors's corsPolicy only")
-		updatePolicy(p, func(p *kubecorsv1alpha1.CorsPolicy) { p.Spec.AllowOrigins = []kubecorsv1alpha1.Origin{"https://app.example.com"} })
+		updatePolicy(p, func(p *kubecorsv1alpha1.CorsPolicy) {
+			p.Spec.AllowOrigins = []kubecorsv1alpha1.Origin{"https://app.example.com"}
+		})
 		Eventually(func(g Gomega) any {
 			v, _, _ := unstructured.NestedSlice(getObject(root)(g).Object, "spec", "virtualhost", "corsPolicy", "allowOrigin")
 			return v

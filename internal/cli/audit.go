@@ -188,8 +188,10 @@ func (r *auditResult) summary() string {
 		counts[f.Severity]++
 	}
 	kinds := make([]string, 0, len(r.scanned))
-	kindNames := [][2]string{{kubecorsv1alpha1.KindIngress, "Ingresses"}, {gatewayapi.HTTPRouteKind, "HTTPRoutes"}}
-	for _, dp := range registry.TargetKinds() {
+	targetKinds := registry.TargetKinds()
+	kindNames := make([][2]string, 0, 2+len(targetKinds))
+	kindNames = append(kindNames, [2]string{kubecorsv1alpha1.KindIngress, "Ingresses"}, [2]string{gatewayapi.HTTPRouteKind, "HTTPRoutes"})
+	for _, dp := range targetKinds {
 		kindNames = append(kindNames, [2]string{dp.Target.Kind(), dp.Target.Plural()})
 	}
 	for _, kind := range kindNames {
