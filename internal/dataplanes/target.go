@@ -180,3 +180,12 @@ func (f TargetFixer) field(name string) string {
 func (f TargetFixer) CredentialsOff() string {
 	return fmt.Sprintf("%s.%s: false on %s", f.Key, f.field(corscheck.FieldAllowCredentials), f.Object)
 }
+
+// AnyList converts strings to the []any that unstructured content holds.
+func AnyList(values []string) []any {
+	list := make([]any, len(values))
+	for i, v := range values {
+		list[i] = v
+	}
+	return list
+}

@@ -60,7 +60,7 @@ func RenderCorsPolicy(p dataplanes.Policy) (map[string]any, []dataplanes.Narrowi
 	}
 	methods := tokens(dataplanes.AllowMethodsPath, dataplanes.MethodNames(spec))
 	if len(methods) == 0 {
-		methods = toAny(dataplanes.SafelistedMethods)
+		methods = dataplanes.AnyList(dataplanes.SafelistedMethods)
 	}
 	cors := map[string]any{
 		"allowOrigin":         origins,
@@ -92,12 +92,4 @@ func Render(p dataplanes.Policy, obj *unstructured.Unstructured) dataplanes.Targ
 		return dataplanes.TargetChange{Refused: refusedNoOrigin}
 	}
 	return dataplanes.TargetChange{CORS: cors, Narrowed: narrowed}
-}
-
-func toAny(values []string) []any {
-	out := make([]any, len(values))
-	for i, v := range values {
-		out[i] = v
-	}
-	return out
 }

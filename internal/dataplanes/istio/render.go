@@ -77,13 +77,13 @@ func RenderCorsPolicy(p dataplanes.Policy) (map[string]any, []dataplanes.Narrowi
 		"unmatchedPreflights": UnmatchedPreflightsIgnore,
 	}
 	if len(kept) > 0 {
-		cors["allowMethods"] = toAny(kept)
+		cors["allowMethods"] = dataplanes.AnyList(kept)
 	}
 	if headers := lowercase(dataplanes.AllowHeaderNames(spec)); len(headers) > 0 {
-		cors["allowHeaders"] = toAny(headers)
+		cors["allowHeaders"] = dataplanes.AnyList(headers)
 	}
 	if headers := lowercase(dataplanes.ExposeHeaderNames(spec)); len(headers) > 0 {
-		cors["exposeHeaders"] = toAny(headers)
+		cors["exposeHeaders"] = dataplanes.AnyList(headers)
 	}
 	maxAge := dataplanes.MaxAge(spec)
 	if maxAge == 0 {
@@ -117,14 +117,6 @@ func lowercase(names []string) []string {
 		if l := strings.ToLower(n); !slices.Contains(out, l) {
 			out = append(out, l)
 		}
-	}
-	return out
-}
-
-func toAny(values []string) []any {
-	out := make([]any, len(values))
-	for i, v := range values {
-		out[i] = v
 	}
 	return out
 }
