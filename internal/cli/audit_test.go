@@ -259,7 +259,13 @@ func createFixture(t *testing.T, c client.Client) {
 			Conditions: []metav1.Condition{condition(kubecorsv1alpha1.ConditionProgrammed, metav1.ConditionFalse, kubecorsv1alpha1.ReasonConflicted, conflict)}}},
 		ProgrammedTargets: "0/1",
 	})
-	// The ClusterCorsPolicy behind wide's status: kubectl cors weighs
+	// A policy for the Contour proxy that the controller has not reconciled
+	// yet: status --target computes the answer with the planner.
+	policy("edge", kubecorsv1alpha1.CorsPolicySpec{
+		TargetRefs:   []kubecorsv1alpha1.PolicyTargetReference{{Group: kubecorsv1alpha1.GroupContour, Kind: kubecorsv1alpha1.KindHTTPProxy, Name: "edge"}},
+		AllowOrigins: origins("https://app.example.com"),
+	}, kubecorsv1alpha1.CorsPolicyStatus{})
+		// The ClusterCorsPolicy behind wide's status: kubectl cors weighs
 	// policies with it, as the controller does, so wide governs nothing.
 	create(&kubecorsv1alpha1.ClusterCorsPolicy{ObjectMeta: metav1.ObjectMeta{Name: "baseline"},
 		Spec: kubecorsv1alpha1.ClusterCorsPolicySpec{Mode: kubecorsv1alpha1.ModeEnforce, Rules: kubecorsv1alpha1.ClusterCorsRules{ForbidOptIns: true}}})

@@ -8,6 +8,7 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -94,7 +95,17 @@ func (o *statusOptions) runTarget(ctx context.Context, session *clusterSession, 
 		snap.GatewayAPI, snap.HTTPRoutes, snap.Gateways, snap.GatewayClasses, obj = true, []gatewayv1.HTTPRoute{*route}, gateways, classes, route
 		kind = kubecorsv1alpha1.KindHTTPRoute
 	default:
-		return usageError(fmt.Errorf("--target names a %s: write ingress/NAME or httproute/NAME", kind))
+		dp, ok := targetKindNamed(kind)
+		if !ok {
+			return usageError(fmt.Errorf("--target names a %s: write ingress/NAME, httproute/NAME, virtualservice/NAME or httpproxy/NAME", kind))
+		}
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(dp.Target.GVK)
+		if err := session.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, u); err != nil {
+			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("cannot read %s %s: %w", dp.Target.Kind(), objectRef(ns, name), err)}
+		}
+		kind = dp.Target.Kind()
+		snap.Objects, snap.ServedKinds, obj = map[string][]unstructured.Unstructured{kind: {*u}}, map[string]bool{kind: true}, u
 	}
 	policies, err := session.policies(ctx, ns)
 	if err != nil {
