@@ -265,7 +265,7 @@ func createFixture(t *testing.T, c client.Client) {
 		TargetRefs:   []kubecorsv1alpha1.PolicyTargetReference{{Group: kubecorsv1alpha1.GroupContour, Kind: kubecorsv1alpha1.KindHTTPProxy, Name: "edge"}},
 		AllowOrigins: origins("https://app.example.com"),
 	}, kubecorsv1alpha1.CorsPolicyStatus{})
-		// The ClusterCorsPolicy behind wide's status: kubectl cors weighs
+	// The ClusterCorsPolicy behind wide's status: kubectl cors weighs
 	// policies with it, as the controller does, so wide governs nothing.
 	create(&kubecorsv1alpha1.ClusterCorsPolicy{ObjectMeta: metav1.ObjectMeta{Name: "baseline"},
 		Spec: kubecorsv1alpha1.ClusterCorsPolicySpec{Mode: kubecorsv1alpha1.ModeEnforce, Rules: kubecorsv1alpha1.ClusterCorsRules{ForbidOptIns: true}}})
