@@ -47,7 +47,8 @@ FUZZ_TARGETS ?= \
 	./internal/corsrules:FuzzIPv6Origin ./internal/corsrules:FuzzOriginWithin \
 	./internal/dataplanes/ingressnginx:FuzzParseIngressNginx ./internal/dataplanes/haproxyingress:FuzzParseHAProxyIngress \
 	./internal/dataplanes/gatewayapi:FuzzParseGatewayCORS ./internal/dataplanes/traefik:FuzzParseTraefik \
-	./internal/dataplanes/kong:FuzzParseKong
+	./internal/dataplanes/kong:FuzzParseKong \
+	./internal/dataplanes/istio:FuzzParseCorsPolicy ./internal/dataplanes/contour:FuzzParseCorsPolicy
 
 SHELL = /usr/bin/env bash -o pipefail
 .SHELLFLAGS = -ec

@@ -64,6 +64,9 @@ type CorsPolicyReconciler struct {
 	ClearVerification bool
 
 	gateway gatewayAPI
+	// targetKinds are the data planes' own target kinds whose CRDs were
+	// served at setup.
+	targetKinds servedTargetKinds
 }
 
 // +kubebuilder:rbac:groups=kubecors.io,resources=corspolicies,verbs=get;list;watch;create;update;patch;delete
@@ -193,6 +196,8 @@ func (r *CorsPolicyReconciler) execute(ctx context.Context, policy *kubecorsv1al
 		err = owned.apply(ctx, r, policy, t.Attached)
 	case len(t.Routes) > 0:
 		return r.applyGatewayRoutes(ctx, policy, res, t.Routes, owned)
+	case t.Object != nil:
+		err = r.applyTargetObject(ctx, policy, t.Object)
 	}
 	var conflict *conflictError
 	switch {
@@ -221,11 +226,11 @@ func (r *CorsPolicyReconciler) reconcileDelete(ctx context.Context, policy *kube
 	return client.IgnoreNotFound(r.Patch(ctx, policy, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})))
 }
 
-// cleanupTargets removes the policy's configuration from every Ingress and
-// HTTPRoute that carries it but is not in keep (by targetIndexKey). Each
+// cleanupTargets removes the policy's configuration from every Ingress,
+// HTTPRoute and object of a target kind that carries it but is not in keep (by targetIndexKey). Each
 // object is cleaned up on its own; the error joins the failures.
 func (r *CorsPolicyReconciler) cleanupTargets(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy, keep map[string]bool) error {
-	return errors.Join(r.cleanupIngresses(ctx, policy, keep), r.cleanupRoutes(ctx, policy, keep))
+	return errors.Join(r.cleanupIngresses(ctx, policy, keep), r.cleanupRoutes(ctx, policy, keep), r.cleanupTargetObjects(ctx, policy, keep))
 }
 
 // cleanupIngresses removes the policy's configuration from every Ingress
@@ -328,6 +333,9 @@ func (r *CorsPolicyReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Ma
 	if err != nil {
 		return err
 	}
+	if err := r.setupTargetKinds(ctx, mgr, c); err != nil {
+		return err
+	}
 	return r.setupGatewayAPI(ctx, mgr, c)
 }
 
@@ -398,8 +406,9 @@ func (r *CorsPolicyReconciler) corsPolicyToCompetingPolicies(ctx context.Context
 	var requests []reconcile.Request
 	for _, t := range policy.Status.Targets {
 		var obj client.Object = &networkingv1.Ingress{}
-		switch t.TargetRef.Kind {
-		case kubecorsv1alpha1.KindHTTPRoute, kubecorsv1alpha1.KindGateway:
+		if o, ok := r.targetKindObject(t.TargetRef.Kind); ok {
+			obj = o
+		} else if t.TargetRef.Kind == kubecorsv1alpha1.KindHTTPRoute || t.TargetRef.Kind == kubecorsv1alpha1.KindGateway {
 			if !r.gatewayAPIEnabled() {
 				continue
 			}

@@ -41,6 +41,9 @@ func (r *CorsPolicyReconciler) snapshot(ctx context.Context, policy *kubecorsv1a
 		ctx, r.Client, policy, kubecorsv1alpha1.KindIngress, &networkingv1.IngressList{}, func(l *networkingv1.IngressList) []networkingv1.Ingress { return l.Items }); err != nil {
 		return s, err
 	}
+	if err := r.targetKindObjects(ctx, policy, &s); err != nil {
+		return s, err
+	}
 	if !s.GatewayAPI {
 		return s, nil
 	}

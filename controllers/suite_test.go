@@ -137,6 +137,8 @@ var _ = BeforeSuite(func() {
 			filepath.Join("..", "test", "crds", "kong"),
 			filepath.Join("..", "test", "crds", "envoy-gateway"),
 			filepath.Join("..", "test", "crds", "gateway-api", "standard"),
+			filepath.Join("..", "test", "crds", "istio"),
+			filepath.Join("..", "test", "crds", "contour"),
 		},
 		ErrorIfCRDPathMissing: true,
 		BinaryAssetsDirectory: testenv.BinaryAssetsDir(),

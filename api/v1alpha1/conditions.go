@@ -117,6 +117,14 @@ const (
 	// KindGateway is the kind of a Gateway target (group GroupGateway):
 	// the policy reaches every HTTPRoute attached to it.
 	KindGateway = "Gateway"
+	// GroupIstio is the API group of Istio's VirtualService.
+	GroupIstio = "networking.istio.io"
+	// KindVirtualService is the kind of an Istio VirtualService target.
+	KindVirtualService = "VirtualService"
+	// GroupContour is the API group of Contour's HTTPProxy.
+	GroupContour = "projectcontour.io"
+	// KindHTTPProxy is the kind of a Contour HTTPProxy target.
+	KindHTTPProxy = "HTTPProxy"
 )
 
 // ReasonRefused means the target's data plane cannot express any useful

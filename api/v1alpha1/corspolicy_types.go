@@ -64,25 +64,30 @@ type RequestHeaderName string
 // +kubebuilder:validation:XValidation:rule="!(self.lowerAscii() in ['set-cookie', 'set-cookie2'])",messageExpression="'\"' + self + '\" can never be exposed: browsers hide it from every script whatever the server says; remove it'"
 type ResponseHeaderName string
 
-// PolicyTargetReference names an Ingress, HTTPRoute or Gateway in the
-// policy's own namespace, in the style of Gateway API policy attachment
+// PolicyTargetReference names an Ingress, HTTPRoute, Gateway, Istio
+// VirtualService or Contour HTTPProxy in the policy's own namespace, in the
+// style of Gateway API policy attachment
 // (LocalPolicyTargetReferenceWithSectionName). A Gateway target reaches
 // every HTTPRoute of the namespace attached to it (or to the listener
 // sectionName names); a policy that targets a route itself takes
 // precedence over one on its Gateway.
 //
-// +kubebuilder:validation:XValidation:rule="(self.group == 'networking.k8s.io' && self.kind == 'Ingress') || (self.group == 'gateway.networking.k8s.io' && self.kind == 'HTTPRoute') || (self.group == 'gateway.networking.k8s.io' && self.kind == 'Gateway')",messageExpression="'kind \"' + self.kind + '\" is not in group \"' + self.group + '\": write group \"networking.k8s.io\" with kind \"Ingress\", or group \"gateway.networking.k8s.io\" with kind \"HTTPRoute\" or \"Gateway\"'"
+// +kubebuilder:validation:XValidation:rule="(self.group == 'networking.k8s.io' && self.kind == 'Ingress') || (self.group == 'gateway.networking.k8s.io' && (self.kind == 'HTTPRoute' || self.kind == 'Gateway')) || (self.group == 'networking.istio.io' && self.kind == 'VirtualService') || (self.group == 'projectcontour.io' && self.kind == 'HTTPProxy')",messageExpression="'kind \"' + self.kind + '\" is not in group \"' + self.group + '\": write group \"networking.k8s.io\" with kind \"Ingress\", group \"gateway.networking.k8s.io\" with kind \"HTTPRoute\" or \"Gateway\", group \"networking.istio.io\" with kind \"VirtualService\", or group \"projectcontour.io\" with kind \"HTTPProxy\"'"
 // +kubebuilder:validation:XValidation:rule="!has(self.sectionName) || self.kind == 'HTTPRoute' || self.kind == 'Gateway'",message="sectionName selects a named rule of an HTTPRoute or a listener of a Gateway; an Ingress has no sections: remove sectionName"
 type PolicyTargetReference struct {
 	// Group is the API group of the target: "networking.k8s.io" for an
-	// Ingress, "gateway.networking.k8s.io" for an HTTPRoute or a Gateway.
+	// Ingress, "gateway.networking.k8s.io" for an HTTPRoute or a Gateway,
+	// "networking.istio.io" for an Istio VirtualService, "projectcontour.io"
+	// for a Contour HTTPProxy.
 	//
-	// +kubebuilder:validation:Enum=networking.k8s.io;gateway.networking.k8s.io
+	// +kubebuilder:validation:Enum=networking.k8s.io;gateway.networking.k8s.io;networking.istio.io;projectcontour.io
 	Group string `json:"group"`
 
-	// Kind is the kind of the target: "Ingress", "HTTPRoute" or "Gateway".
+	// Kind is the kind of the target: "Ingress", "HTTPRoute", "Gateway",
+	// "VirtualService" (every http route gets the corsPolicy) or "HTTPProxy"
+	// (a root proxy's virtualhost corsPolicy).
 	//
-	// +kubebuilder:validation:Enum=Ingress;HTTPRoute;Gateway
+	// +kubebuilder:validation:Enum=Ingress;HTTPRoute;Gateway;VirtualService;HTTPProxy
 	Kind string `json:"kind"`
 
 	// Name is the name of the target, in the policy's namespace. The target

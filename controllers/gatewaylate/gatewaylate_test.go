@@ -111,6 +111,7 @@ var _ = It("keeps the Ingress side working without the Gateway API and starts pr
 			TargetRefs: []kubecorsv1alpha1.PolicyTargetReference{
 				{Group: kubecorsv1alpha1.GroupNetworking, Kind: kubecorsv1alpha1.KindIngress, Name: "web"},
 				{Group: kubecorsv1alpha1.GroupGateway, Kind: kubecorsv1alpha1.KindHTTPRoute, Name: "api"},
+				{Group: kubecorsv1alpha1.GroupIstio, Kind: kubecorsv1alpha1.KindVirtualService, Name: "mesh"},
 			},
 			AllowOrigins: []kubecorsv1alpha1.Origin{"https://app.example.com"},
 		},
@@ -118,6 +119,9 @@ var _ = It("keeps the Ingress side working without the Gateway API and starts pr
 	Expect(k8sClient.Create(ctx, p)).To(Succeed())
 	Eventually(targetReason(p, "web")).Should(HavePrefix(kubecorsv1alpha1.ReasonProgrammed))
 	Eventually(targetReason(p, "api")).Should(ContainSubstring("Gateway API CRDs (HTTPRoute, Gateway, GatewayClass) are not installed"))
+	// The manager started without Istio's CRDs too: the target is reported.
+	Eventually(targetReason(p, "mesh")).Should(Equal(kubecorsv1alpha1.ReasonUnsupportedDataPlane +
+		": the VirtualService CRD (networking.istio.io) is not installed; kubecors programs this VirtualService once it is installed and the operator restarted"))
 
 	By("installing the experimental channel of the Gateway API CRDs")
 	_, err := envtest.InstallCRDs(testEnv.Config, envtest.CRDInstallOptions{

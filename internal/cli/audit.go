@@ -193,7 +193,13 @@ func (r *auditResult) summary() string {
 		counts[f.Severity]++
 	}
 	kinds := make([]string, 0, len(r.scanned))
-	for _, kind := range [][2]string{{kubecorsv1alpha1.KindIngress, "Ingresses"}, {gatewayapi.HTTPRouteKind, "HTTPRoutes"}} {
+	targetKinds := registry.TargetKinds()
+	kindNames := make([][2]string, 0, 2+len(targetKinds))
+	kindNames = append(kindNames, [2]string{kubecorsv1alpha1.KindIngress, "Ingresses"}, [2]string{gatewayapi.HTTPRouteKind, "HTTPRoutes"})
+	for _, dp := range targetKinds {
+		kindNames = append(kindNames, [2]string{dp.Target.Kind(), dp.Target.Plural()})
+	}
+	for _, kind := range kindNames {
 		if n, ok := r.scanned[kind[0]]; ok {
 			kinds = append(kinds, plural(n, kind[0], kind[1]))
 		}
@@ -201,7 +207,7 @@ func (r *auditResult) summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %d high, %d medium, %d low, %d info; scanned %s",
 		plural(len(r.Findings), "finding", "findings"), counts[severityHigh], counts[severityMedium], counts[severityLow], counts[severityInfo],
-		strings.Join(kinds, " and "))
+		joinAnd(kinds))
 	for _, n := range r.notes {
 		b.WriteString("\nnote: " + n)
 	}
@@ -270,6 +276,19 @@ func scanCluster(ctx context.Context, s *clusterSession, namespace string) (*aud
 		}
 	} else {
 		r.notes = append(r.notes, "the cluster does not serve Gateway API HTTPRoutes; none were scanned")
+	}
+	for _, dp := range registry.TargetKinds() {
+		objects, served, err := s.listUnstructured(ctx, dp.Target.GVK.GroupVersion().WithKind(dp.Target.Kind()+"List"), namespace)
+		if err != nil {
+			return nil, fmt.Errorf("cannot list %s: %w", dp.Target.Plural(), err)
+		}
+		if !served {
+			continue
+		}
+		r.scanned[dp.Target.Kind()] = len(objects)
+		for i := range objects {
+			r.auditTargetKindObject(dp, &objects[i])
+		}
 	}
 	r.Findings = append(r.Findings, conflictFindings(r.candidates, policies.Items, ingresses.Items, routes)...)
 	sortFindings(r.Findings)
@@ -363,6 +382,36 @@ func (r *auditResult) auditRoute(route *unstructured.Unstructured, middlewares [
 			r.Findings = append(r.Findings, migrationHazards(t)...)
 		}
 	}
+}
+
+// auditTargetKindObject audits every section of an object of a data
+// plane's own target kind (each http route of an Istio VirtualService, a
+// Contour root proxy's virtual host) as that data plane reads it.
+func (r *auditResult) auditTargetKindObject(dp dataplanes.DataPlane, obj *unstructured.Unstructured) {
+	o := auditObject{APIVersion: dp.Target.GVK.GroupVersion().String(), Kind: dp.Target.Kind(), Namespace: obj.GetNamespace(), Name: obj.GetName()}
+	managedBy := ""
+	if p := obj.GetAnnotations()[policyAnnotation]; p != "" {
+		managedBy = "CorsPolicy " + objectRef(obj.GetNamespace(), p)
+	}
+	for _, section := range dp.Target.Read(obj) {
+		if len(section.Problems) > 0 {
+			r.Findings = append(r.Findings, auditFinding{RuleID: ruleSilentFallback.ID, Rule: ruleSilentFallback.Name, Severity: severityLow,
+				Object: o, DataPlane: dp.Name, Key: section.Key, ManagedBy: managedBy,
+				Message: fmt.Sprintf("%s rejects this configuration, so no CORS header is sent: %s", dp.Name, strings.Join(section.Problems, "; "))})
+			continue
+		}
+		t := auditTarget{object: o, model: section.Model, key: section.Key, managedBy: managedBy}
+		r.targets = append(r.targets, t)
+		r.Findings = append(r.Findings, auditModel(t)...)
+	}
+}
+
+// joinAnd joins items as "a, b and c".
+func joinAnd(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }
 
 // printAudit prints the findings (and suggestions) in the chosen format.

@@ -61,6 +61,9 @@ func suggestPolicy(t auditTarget) auditSuggestion {
 			ref.SectionName = &t.section
 		}
 	}
+	if dp, ok := registry.ForTargetKind(t.object.Kind); ok {
+		ref.Group = dp.Target.Group()
+	}
 	spec := s.spec(t.model, []kubecorsv1alpha1.PolicyTargetReference{ref})
 	policy := &kubecorsv1alpha1.CorsPolicy{
 		TypeMeta:   metav1TypeMeta(),

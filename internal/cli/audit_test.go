@@ -47,6 +47,8 @@ func TestCluster(t *testing.T) {
 			filepath.Join("..", "..", "test", "crds", "kong"),
 			filepath.Join("..", "..", "test", "crds", "envoy-gateway"),
 			filepath.Join("..", "..", "test", "crds", "gateway-api", "standard"),
+			filepath.Join("..", "..", "test", "crds", "istio"),
+			filepath.Join("..", "..", "test", "crds", "contour"),
 		},
 		ErrorIfCRDPathMissing: true,
 		BinaryAssetsDirectory: testenv.BinaryAssetsDir(),
@@ -214,6 +216,36 @@ func createFixture(t *testing.T, c client.Client) {
 			"cors":       map[string]any{"allowOrigins": []any{"https://*.example.com"}, "allowMethods": []any{"GET"}, "maxAge": "10m"},
 		},
 	}})
+	// Istio's trap: a prefix origin, with credentials, matches
+	// https://app.example.com.evil.net.
+	create(&unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+		"metadata": map[string]any{"namespace": "demo", "name": "mesh"},
+		"spec": map[string]any{
+			"hosts": []any{"mesh.example.com"},
+			"http": []any{map[string]any{
+				"name": "api",
+				"corsPolicy": map[string]any{
+					"allowOrigins":     []any{map[string]any{"prefix": "https://app.example.com"}},
+					"allowMethods":     []any{"GET", "PUT"},
+					"allowCredentials": true,
+				},
+				"route": []any{map[string]any{"destination": map[string]any{"host": "api"}}},
+			}},
+		},
+	}})
+	// Contour's documented example: "*" with credentials, which Envoy
+	// answers by echoing any origin.
+	create(&unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "projectcontour.io/v1", "kind": "HTTPProxy",
+		"metadata": map[string]any{"namespace": "demo", "name": "edge"},
+		"spec": map[string]any{"virtualhost": map[string]any{
+			"fqdn": "edge.example.com",
+			"corsPolicy": map[string]any{
+				"allowOrigin": []any{"*"}, "allowMethods": []any{"GET", "POST"}, "allowCredentials": true, "maxAge": "10m",
+			},
+		}},
+	}})
 
 	// The Ingress kubecors programmed from CorsPolicy demo/api, with what
 	// the renderer writes, and a second policy that loses to it.
@@ -279,6 +311,12 @@ func createFixture(t *testing.T, c client.Client) {
 			Conditions: []metav1.Condition{condition(kubecorsv1alpha1.ConditionProgrammed, metav1.ConditionFalse, kubecorsv1alpha1.ReasonConflicted, conflict)}}},
 		ProgrammedTargets: "0/1",
 	})
+	// A policy for the Contour proxy that the controller has not reconciled
+	// yet: status --target computes the answer with the planner.
+	policy("edge", kubecorsv1alpha1.CorsPolicySpec{
+		TargetRefs:   []kubecorsv1alpha1.PolicyTargetReference{{Group: kubecorsv1alpha1.GroupContour, Kind: kubecorsv1alpha1.KindHTTPProxy, Name: "edge"}},
+		AllowOrigins: origins("https://app.example.com"),
+	}, kubecorsv1alpha1.CorsPolicyStatus{})
 	// The ClusterCorsPolicy behind wide's status: kubectl cors weighs
 	// policies with it, as the controller does, so wide governs nothing.
 	create(&kubecorsv1alpha1.ClusterCorsPolicy{ObjectMeta: metav1.ObjectMeta{Name: "baseline"},
@@ -349,6 +387,8 @@ func testAudit(t *testing.T, kubeconfig string) {
 			{"HTTPRoute demo/gw", ruleReflectedOrigin.Name, severityHigh},
 			{"HTTPRoute demo/gw", ruleRouteWildcardCredentials.Name, severityHigh},
 			{"HTTPRoute demo/migrated", ruleAnyDepthWildcard.Name, severityMedium},
+			{"VirtualService demo/mesh", ruleUnanchoredRegex.Name, severityHigh},
+			{"HTTPProxy demo/edge", ruleReflectedOrigin.Name, severityHigh},
 			{"Ingress demo/managed", ruleConflict.Name, severityMedium},
 		}
 		for _, w := range want {

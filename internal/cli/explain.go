@@ -62,14 +62,15 @@ type explainOptions struct {
 func newExplainCommand(streams genericiooptions.IOStreams, configFlags *genericclioptions.ConfigFlags) *cobra.Command {
 	o := &explainOptions{streams: streams, configFlags: configFlags}
 	cmd := &cobra.Command{
-		Use:   "explain (ingress/NAME | httproute/NAME | -f POLICY) --origin ORIGIN [--method METHOD] [--header 'NAME: VALUE']...",
+		Use:   "explain (ingress/NAME | httproute/NAME | virtualservice/NAME | httpproxy/NAME | -f POLICY) --origin ORIGIN [--method METHOD] [--header 'NAME: VALUE']...",
 		Short: "Explain what a browser does with a cross-origin request to a target, and how to fix a block",
 		Long: `Simulate a browser's CORS check against a target without sending traffic.
 
 explain finds what governs the target: the CorsPolicy that kubecors
 programmed there (the kubecors.io/policy annotation) and the configuration it
 rendered, or hand-written ingress-nginx, HAProxy Ingress or Traefik
-configuration, or an HTTPRoute's CORS filter. It reads that configuration the
+configuration, an HTTPRoute's CORS filter, an Istio VirtualService http
+route's corsPolicy or a Contour HTTPProxy's. It reads that configuration the
 way the data plane reads it, defaults and silent fall-backs included (an
 ingress-nginx origin list that fails validation means "*"; credentials default
 to true), and walks the Fetch standard's CORS protocol: whether a preflight is
@@ -106,7 +107,7 @@ a usage error or when the target cannot be read.`,
 	f.StringVarP(&o.filename, "filename", "f", "", `CorsPolicy file to explain instead of a cluster target ("-" for standard input)`)
 	f.StringVar(&o.dataPlane, "data-plane", "", fmt.Sprintf("Data plane to simulate: %s, or %q for the policy's own semantics. "+
 		"For -f the default is %s; for a cluster target it overrides detection", strings.Join(registry.RendererNames(), ", "), dataplanes.PolicyDataPlane, ingressnginx.Name))
-	f.StringVar(&o.rule, "rule", "", "HTTPRoute rule to explain, by name or index (default: the only rule, or the first with a CORS filter)")
+	f.StringVar(&o.rule, "rule", "", "HTTPRoute rule or Istio VirtualService http route to explain, by name or index (default: the only rule, or the first with a CORS configuration)")
 	f.StringVar(&o.origin, "origin", "", "Origin of the page making the request, e.g. https://app.example.com (required)")
 	f.StringVar(&o.method, "method", http.MethodGet, "Request method")
 	f.StringArrayVarP(&o.headers, "header", "H", nil, `Request header the page sets, as "Name: value"; repeatable`)

@@ -170,7 +170,10 @@ func (o *explainOptions) clusterTarget(ctx context.Context, arg string) (*explai
 	case "httproute", "httproutes", "httproute.gateway.networking.k8s.io":
 		return o.routeTarget(ctx, session, name)
 	}
-	return nil, fmt.Errorf("cannot explain a %s: name an ingress/NAME or an httproute/NAME", kind)
+	if dp, ok := targetKindNamed(kind); ok {
+		return o.targetKindTarget(ctx, session, dp, name)
+	}
+	return nil, fmt.Errorf("cannot explain a %s: name an ingress/NAME, an httproute/NAME, a virtualservice/NAME or an httpproxy/NAME", kind)
 }
 
 // ingressTarget finds what governs an Ingress and models its data plane.
@@ -411,6 +414,82 @@ func attachedSecurityPolicy(ctx context.Context, s *clusterSession, route *unstr
 		return nil, "", nil
 	}
 	return &policies[best], how, nil
+}
+
+// targetKindNamed finds the data plane whose own target kind a kubectl
+// resource argument names: its kind, plural or kind.group, in any case.
+func targetKindNamed(arg string) (dataplanes.DataPlane, bool) {
+	arg = strings.ToLower(arg)
+	for _, dp := range registry.TargetKinds() {
+		kind := strings.ToLower(dp.Target.Kind())
+		if arg == kind || arg == dp.Target.Resource || arg == kind+"."+dp.Target.Group() {
+			return dp, true
+		}
+	}
+	return dataplanes.DataPlane{}, false
+}
+
+// targetKindTarget finds what governs an object of a data plane's own
+// target kind (an Istio VirtualService, a Contour HTTPProxy) and models
+// one section of it (--rule picks an Istio http route by name or index).
+func (o *explainOptions) targetKindTarget(ctx context.Context, s *clusterSession, dp dataplanes.DataPlane, name string) (*explainTarget, error) {
+	kind := dp.Target
+	obj := &unstructured.Unstructured{}
+	obj.SetGroupVersionKind(kind.GVK)
+	if err := s.client.Get(ctx, client.ObjectKey{Namespace: s.namespace, Name: name}, obj); err != nil {
+		if meta.IsNoMatchError(err) {
+			return nil, fmt.Errorf("the cluster does not serve %s (%s)", kind.Plural(), kind.GVK.GroupVersion())
+		}
+		return nil, fmt.Errorf("cannot read %s %s: %w", kind.Kind(), objectRef(s.namespace, name), err)
+	}
+	ref := objectRef(obj.GetNamespace(), obj.GetName())
+	t := &explainTarget{Ref: kind.Kind() + " " + ref, Kind: kind.Kind(), Namespace: obj.GetNamespace(), Name: obj.GetName()}
+	sections := kind.Read(obj)
+	i := 0
+	if o.rule != "" {
+		i = slices.IndexFunc(sections, func(sec dataplanes.TargetSection) bool {
+			return sec.Name == o.rule || strings.Contains(sec.Key, "["+o.rule+"]")
+		})
+		if i < 0 {
+			return nil, fmt.Errorf("%s %s has no CORS configuration in %q: name an http route by its name or index", kind.Kind(), ref, o.rule)
+		}
+	}
+	switch {
+	case len(sections) == 0:
+		t.Detection = fmt.Sprintf("the %s has no CORS configuration", kind.Kind())
+		t.model = dataplanes.NoCORS(dp.Name, "the "+kind.Kind()+" has no CORS configuration")
+	default:
+		sec := sections[i]
+		t.Ref += ", " + sec.Key
+		t.Detection = fmt.Sprintf("%s, read the way %s reads it", sec.Key, dp.Name)
+		t.model, t.fixer = sec.Model, kind.NewFixer(ref, sec.Key)
+		for _, p := range sec.Problems {
+			t.Notes = append(t.Notes, fmt.Sprintf("%s rejects this configuration, so no CORS header is sent: %s", dp.Name, p))
+		}
+		if len(sections) > 1 && o.rule == "" {
+			t.Notes = append(t.Notes, fmt.Sprintf("the %s has %d CORS configurations; explaining %s (choose another with --rule)", kind.Kind(), len(sections), sec.Key))
+		}
+	}
+	policies, err := s.policies(ctx, obj.GetNamespace())
+	if err != nil {
+		return nil, err
+	}
+	candidates, err := s.candidates(ctx, obj.GetNamespace(), policies)
+	if err != nil {
+		return nil, err
+	}
+	t.findPolicy(policies, candidates, obj.GetAnnotations(), obj.GetLabels())
+	if t.Policy != nil {
+		policy := t.Policy
+		t.rendered = func() (dataplanes.Model, []dataplanes.Narrowing, string) {
+			m, narrowed, refused, err := renderModel(policy, dp.Name, "")
+			if err != nil {
+				return nil, nil, ""
+			}
+			return m, narrowed, refused
+		}
+	}
+	return t, nil
 }
 
 // chooseRule picks the HTTPRoute rule to explain: --rule by name or index,

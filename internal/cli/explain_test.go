@@ -425,6 +425,12 @@ func testExplainCluster(t *testing.T, kubeconfig string) {
 		{"route-exposed", []string{"explain", "httproute/gw", "--origin", appOrigin, "--credentials", "--read-header", "X-Total-Count"}, ExitInvalid},
 		{"kong-route-trap", []string{"explain", "httproute/kong-route", "--origin", "https://evil.example", "--credentials"}, ExitOK},
 		{"envoy-route-security-policy", []string{"explain", "httproute/envoy-route", "--origin", "https://deep.eu.example.com"}, ExitOK},
+		// Istio's prefix trap lets a look-alike origin read credentialed
+		// responses; Contour's "*" with credentials echoes any origin.
+		{"virtualservice-prefix", []string{"explain", "virtualservice/mesh", "--origin", "https://app.example.com.evil.net", "--method", "PUT", "--credentials"}, ExitOK},
+		{"virtualservice-blocked", []string{"explain", "virtualservice/mesh", "--origin", "https://admin.example.org", "--credentials"}, ExitInvalid},
+		{"httpproxy-any-origin", []string{"explain", "httpproxy/edge", "--origin", "https://evil.example.org", "--credentials"}, ExitOK},
+		{"httpproxy-method", []string{"explain", "httpproxies/edge", "--origin", appOrigin, "--method", "DELETE"}, ExitInvalid},
 		{"missing-ingress", []string{"explain", "ingress/nope", "--origin", appOrigin}, ExitUsage},
 		{"bad-kind", []string{"explain", "service/api", "--origin", appOrigin}, ExitUsage},
 	}

@@ -8,6 +8,7 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -65,7 +66,7 @@ var (
 func (o *statusOptions) runTarget(ctx context.Context, session *clusterSession, arg string) error {
 	kind, name, ok := strings.Cut(arg, "/")
 	if !ok || name == "" {
-		return usageError(fmt.Errorf("--target %q is not KIND/NAME: write ingress/NAME, httproute/NAME or gateway/NAME", arg))
+		return usageError(fmt.Errorf("--target %q is not KIND/NAME: write ingress/NAME, httproute/NAME, gateway/NAME, virtualservice/NAME or httpproxy/NAME", arg))
 	}
 	ns := session.namespace
 	snap := plan.Snapshot{}
@@ -117,7 +118,17 @@ func (o *statusOptions) runTarget(ctx context.Context, session *clusterSession, 
 		snap.GatewayAPI, snap.AttachedRoutes, snap.Gateways, snap.GatewayClasses, obj = true, routes, gateways, classes, gw
 		kind = kubecorsv1alpha1.KindGateway
 	default:
-		return usageError(fmt.Errorf("--target names a %s: write ingress/NAME, httproute/NAME or gateway/NAME", kind))
+		dp, ok := targetKindNamed(kind)
+		if !ok {
+			return usageError(fmt.Errorf("--target names a %s: write ingress/NAME, httproute/NAME, gateway/NAME, virtualservice/NAME or httpproxy/NAME", kind))
+		}
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(dp.Target.GVK)
+		if err := session.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, u); err != nil {
+			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("cannot read %s %s: %w", dp.Target.Kind(), objectRef(ns, name), err)}
+		}
+		kind = dp.Target.Kind()
+		snap.Objects, snap.ServedKinds, obj = map[string][]unstructured.Unstructured{kind: {*u}}, map[string]bool{kind: true}, u
 	}
 	policies, err := session.policies(ctx, ns)
 	if err != nil {

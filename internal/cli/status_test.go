@@ -24,6 +24,9 @@ func testStatus(t *testing.T, kubeconfig string) {
 		{"one-yaml", []string{"status", "-n", "demo", "api-dup", "-o", "yaml"}, ExitOK},
 		{"empty-namespace", []string{"status", "-n", "quiet"}, ExitOK},
 		{"bad-output", []string{"status", "-o", "wide"}, ExitUsage},
+		{"target-virtualservice", []string{"status", "-n", "demo", "--target", "virtualservice/mesh"}, ExitOK},
+		{"target-httpproxy-computed", []string{"status", "-n", "demo", "--target", "httpproxy/edge"}, ExitOK},
+		{"target-unknown-kind", []string{"status", "-n", "demo", "--target", "service/mesh"}, ExitUsage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {

@@ -143,8 +143,8 @@ func TargetKey(ref kubecorsv1alpha1.PolicyTargetReference) string {
 
 func validateTargetRef(ref kubecorsv1alpha1.PolicyTargetReference, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	groups := []string{kubecorsv1alpha1.GroupNetworking, kubecorsv1alpha1.GroupGateway}
-	kinds := []string{kubecorsv1alpha1.KindIngress, kubecorsv1alpha1.KindHTTPRoute, kubecorsv1alpha1.KindGateway}
+	groups := []string{kubecorsv1alpha1.GroupNetworking, kubecorsv1alpha1.GroupGateway, kubecorsv1alpha1.GroupIstio, kubecorsv1alpha1.GroupContour}
+	kinds := []string{kubecorsv1alpha1.KindIngress, kubecorsv1alpha1.KindHTTPRoute, kubecorsv1alpha1.KindGateway, kubecorsv1alpha1.KindVirtualService, kubecorsv1alpha1.KindHTTPProxy}
 	if !sets.New(groups...).Has(ref.Group) {
 		errs = append(errs, field.NotSupported(path.Child("group"), ref.Group, groups))
 	}
@@ -157,8 +157,10 @@ func validateTargetRef(ref kubecorsv1alpha1.PolicyTargetReference, path *field.P
 	ingress := ref.Group == kubecorsv1alpha1.GroupNetworking && ref.Kind == kubecorsv1alpha1.KindIngress
 	route := ref.Group == kubecorsv1alpha1.GroupGateway && ref.Kind == kubecorsv1alpha1.KindHTTPRoute
 	gateway := ref.Group == kubecorsv1alpha1.GroupGateway && ref.Kind == kubecorsv1alpha1.KindGateway
-	if !ingress && !route && !gateway {
-		errs = append(errs, field.Invalid(path, "", fmt.Sprintf(`kind %q is not in group %q: write group "networking.k8s.io" with kind "Ingress", or group "gateway.networking.k8s.io" with kind "HTTPRoute" or "Gateway"`, ref.Kind, ref.Group)))
+	virtualService := ref.Group == kubecorsv1alpha1.GroupIstio && ref.Kind == kubecorsv1alpha1.KindVirtualService
+	proxy := ref.Group == kubecorsv1alpha1.GroupContour && ref.Kind == kubecorsv1alpha1.KindHTTPProxy
+	if !ingress && !route && !gateway && !virtualService && !proxy {
+		errs = append(errs, field.Invalid(path, "", fmt.Sprintf(`kind %q is not in group %q: write group "networking.k8s.io" with kind "Ingress", group "gateway.networking.k8s.io" with kind "HTTPRoute" or "Gateway", group "networking.istio.io" with kind "VirtualService", or group "projectcontour.io" with kind "HTTPProxy"`, ref.Kind, ref.Group)))
 	}
 	if ref.SectionName != nil && !sectionName.MatchString(*ref.SectionName) {
 		errs = append(errs, field.Invalid(path.Child("sectionName"), *ref.SectionName, fmt.Sprintf("%q is not a rule name: an HTTPRoute rule name is lowercase letters, digits, \"-\" and \".\", for example \"api-v1\"", *ref.SectionName)))

@@ -94,6 +94,11 @@ type DataPlane struct {
 	// this data plane when that differs from a CorsPolicy's "*.", for
 	// kubectl cors audit --suggest; empty when it means the same.
 	SubdomainWildcardNote string
+	// Target, when set, is the data plane's own kind of target object (an
+	// Istio VirtualService, a Contour HTTPProxy), which holds its CORS
+	// configuration in its spec; nil for data planes that serve Ingresses
+	// and HTTPRoutes only.
+	Target *TargetKind
 	// RBAC lists the API access the operator needs for this data plane, as
 	// "verbs on group/resource", for the README's RBAC table; the
 	// kubebuilder markers that grant it live in the data plane's folder.

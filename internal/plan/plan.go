@@ -51,6 +51,13 @@ type Snapshot struct {
 	// the Gateways the policy names.
 	Gateways       []gatewayv1.Gateway
 	GatewayClasses []gatewayv1.GatewayClass
+	// Objects are, by kind, the namespace's objects of the data planes' own
+	// target kinds (registry.TargetKinds: Istio VirtualServices, Contour
+	// HTTPProxies) that the policy names or selects.
+	Objects map[string][]unstructured.Unstructured
+	// ServedKinds reports, by kind, whether the cluster serves a target
+	// kind's CRD.
+	ServedKinds map[string]bool
 }
 
 // Renderers is what the plan needs of the data-plane registry.
@@ -88,6 +95,20 @@ type Target struct {
 	// attaches itself to the target (an Envoy Gateway SecurityPolicy on a
 	// Gateway), owned by the policy.
 	Attached *unstructured.Unstructured
+	// Object, when set, is the change to make on an object of a data
+	// plane's own target kind.
+	Object *ObjectWrite
+}
+
+// ObjectWrite is what kubecors writes on one object of a data plane's own
+// target kind (an Istio VirtualService, a Contour HTTPProxy).
+type ObjectWrite struct {
+	// Object is the object as the snapshot holds it.
+	Object *unstructured.Unstructured
+	// Kind is the target kind, whose Apply makes the change.
+	Kind dataplanes.TargetKind
+	// Change is the rendered change.
+	Change dataplanes.TargetChange
 }
 
 // IngressWrite is the configuration kubecors writes on one Ingress.
@@ -146,9 +167,23 @@ type candidate struct {
 	ingress *networkingv1.Ingress
 	route   *gatewayv1.HTTPRoute
 	gateway *gatewayv1.Gateway
+	// object is a target of a data plane's own kind.
+	object *unstructured.Unstructured
 }
 
-func (c candidate) exists() bool { return c.ingress != nil || c.route != nil || c.gateway != nil }
+func (c candidate) exists() bool {
+	return c.ingress != nil || c.route != nil || c.gateway != nil || c.object != nil
+}
+
+// objectNamed is the object of a target kind with the given name, nil
+// when there is none or the kind is not served.
+func objectNamed(s Snapshot, kind, name string) *unstructured.Unstructured {
+	objects := s.Objects[kind]
+	if i := slices.IndexFunc(objects, func(o unstructured.Unstructured) bool { return o.GetName() == name }); s.ServedKinds[kind] && i >= 0 {
+		return &objects[i]
+	}
+	return nil
+}
 
 // targets returns the targets named by targetRefs (existing or not) and
 // the objects matched by targetSelector, each once, sorted by key.
@@ -179,6 +214,8 @@ func targets(s Snapshot) []candidate {
 			}); s.GatewayAPI && i >= 0 {
 				c.gateway = &s.Gateways[i]
 			}
+		default:
+			c.object = objectNamed(s, ref.Kind, ref.Name)
 		}
 		add(c)
 	}
@@ -195,6 +232,15 @@ func targets(s Snapshot) []candidate {
 			if s.GatewayAPI && resolve.Selects(policy, resolve.ObjectOf(kubecorsv1alpha1.KindHTTPRoute, route)) {
 				add(candidate{ref: kubecorsv1alpha1.PolicyTargetReference{
 					Group: kubecorsv1alpha1.GroupGateway, Kind: kubecorsv1alpha1.KindHTTPRoute, Name: route.Name}, route: route})
+			}
+		}
+		for _, dp := range registry.TargetKinds() {
+			kind := dp.Target.Kind()
+			for i := range s.Objects[kind] {
+				obj := &s.Objects[kind][i]
+				if s.ServedKinds[kind] && resolve.Selects(policy, resolve.ObjectOf(kind, obj)) {
+					add(candidate{ref: kubecorsv1alpha1.PolicyTargetReference{Group: dp.Target.Group(), Kind: kind, Name: obj.GetName()}, object: obj})
+				}
 			}
 		}
 	}
@@ -214,6 +260,11 @@ func decide(s Snapshot, renderers Renderers, candidates resolve.Candidates, c ca
 		res.Reason = kubecorsv1alpha1.ReasonUnsupportedDataPlane
 		res.Message = fmt.Sprintf("the Gateway API CRDs (HTTPRoute, Gateway, GatewayClass) are not installed; kubecors programs this %s once they are", c.ref.Kind)
 		return Target{Result: res}, true
+	case isTargetKind(c.ref.Kind) && !s.ServedKinds[c.ref.Kind]:
+		res.Reason = kubecorsv1alpha1.ReasonUnsupportedDataPlane
+		res.Message = fmt.Sprintf("the %s CRD (%s) is not installed; kubecors programs this %s once it is installed and the operator restarted",
+			c.ref.Kind, c.ref.Group, c.ref.Kind)
+		return Target{Result: res}, true
 	case !c.exists():
 		res.Reason = kubecorsv1alpha1.ReasonTargetNotFound
 		res.Message = fmt.Sprintf("%s %q does not exist; it is programmed as soon as it is created", c.ref.Kind, c.ref.Name)
@@ -225,6 +276,10 @@ func decide(s Snapshot, renderers Renderers, candidates resolve.Candidates, c ca
 		obj.Labels = c.ingress.Labels
 	case c.route != nil:
 		obj.Labels = c.route.Labels
+	case c.gateway != nil:
+		obj.Labels = c.gateway.Labels
+	case c.object != nil:
+		obj.Labels = c.object.GetLabels()
 	}
 	arbitration := candidates.Arbitrate(s.Policy, obj)
 	switch {
@@ -239,6 +294,9 @@ func decide(s Snapshot, renderers Renderers, candidates resolve.Candidates, c ca
 	}
 	if c.route != nil {
 		return decideRoute(s, res, c.route), true
+	}
+	if c.object != nil {
+		return decideObject(s, res, c.object), true
 	}
 	return decideIngress(s, renderers, res, c.ingress), true
 }
@@ -321,6 +379,27 @@ func decideAttachedRoute(s Snapshot, res Result, route *gatewayv1.HTTPRoute, dp 
 		cfg.Object.GetKind(), cfg.Object.GetName(), describeParents(parents))
 	res.Narrowed = len(cfg.Narrowed) > 0
 	return Target{Result: res, Route: &RouteWrite{Route: route, Attached: cfg.Object}}
+}
+
+// decideObject renders an object of a data plane's own target kind
+// through the kind's hooks.
+func decideObject(s Snapshot, res Result, obj *unstructured.Unstructured) Target {
+	dp, _ := registry.ForTargetKind(res.Ref.Kind)
+	res.DataPlane = dp.Name
+	change := dp.Target.Render(renderPolicy(s.Policy), obj)
+	if change.Refused != "" {
+		res.Reason, res.Message = kubecorsv1alpha1.ReasonRefused, change.Refused
+		return Target{Result: res}
+	}
+	res.Reason, res.Message = kubecorsv1alpha1.ReasonProgrammed, programmedMessage(res.DataPlane, change.Narrowed)
+	res.Narrowed = len(change.Narrowed) > 0
+	return Target{Result: res, Object: &ObjectWrite{Object: obj, Kind: *dp.Target, Change: change}}
+}
+
+// isTargetKind reports whether kind is a data plane's own target kind.
+func isTargetKind(kind string) bool {
+	_, ok := registry.ForTargetKind(kind)
+	return ok
 }
 
 func renderPolicy(p *kubecorsv1alpha1.CorsPolicy) dataplanes.Policy {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
@@ -27,6 +28,8 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata fr
 type snapshotOptions struct {
 	// GatewayAPI is false when the Gateway API CRDs are not served.
 	GatewayAPI *bool `json:"gatewayAPI,omitempty"`
+	// UnservedKinds lists target kinds whose CRDs are not served.
+	UnservedKinds []string `json:"unservedKinds,omitempty"`
 }
 
 // readSnapshot reads a multi-document input file: the first CorsPolicy is
@@ -38,7 +41,10 @@ func readSnapshot(t *testing.T, path string) Snapshot {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := Snapshot{GatewayAPI: true}
+	s := Snapshot{GatewayAPI: true, Objects: map[string][]unstructured.Unstructured{}, ServedKinds: map[string]bool{}}
+	for _, dp := range registry.TargetKinds() {
+		s.ServedKinds[dp.Target.Kind()] = true
+	}
 	decoder := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
 	for {
 		var raw map[string]any
@@ -67,6 +73,9 @@ func readSnapshot(t *testing.T, path string) Snapshot {
 			if o.GatewayAPI != nil {
 				s.GatewayAPI = *o.GatewayAPI
 			}
+			for _, kind := range o.UnservedKinds {
+				s.ServedKinds[kind] = false
+			}
 		case "CorsPolicy":
 			appendDoc(strict, &s.Policies)
 		case "ClusterCorsPolicy":
@@ -82,7 +91,11 @@ func readSnapshot(t *testing.T, path string) Snapshot {
 		case "GatewayClass":
 			appendDoc(strict, &s.GatewayClasses)
 		default:
-			t.Fatalf("%s: unexpected kind %v", path, raw["kind"])
+			kind, _ := raw["kind"].(string)
+			if _, ok := registry.ForTargetKind(kind); !ok {
+				t.Fatalf("%s: unexpected kind %v", path, raw["kind"])
+			}
+			s.Objects[kind] = append(s.Objects[kind], unstructured.Unstructured{Object: raw})
 		}
 	}
 	if len(s.Policies) == 0 {
@@ -116,6 +129,13 @@ type goldenTarget struct {
 	// Routes and Attached are a Gateway target's writes.
 	Routes   []*goldenRoute `json:"routeWrites,omitempty"`
 	Attached map[string]any `json:"attached,omitempty"`
+	Object   *goldenObject  `json:"objectWrite,omitempty"`
+}
+
+type goldenObject struct {
+	Kind string         `json:"kind"`
+	Name string         `json:"name"`
+	CORS map[string]any `json:"cors"`
 }
 
 type goldenIngress struct {
@@ -170,6 +190,9 @@ func toGoldenPlan(s Snapshot, p Plan) goldenPlan {
 		}
 		if t.Attached != nil {
 			gt.Attached = t.Attached.Object
+		}
+		if w := t.Object; w != nil {
+			gt.Object = &goldenObject{Kind: w.Kind.Kind(), Name: w.Object.GetName(), CORS: w.Change.CORS}
 		}
 		g.Targets = append(g.Targets, gt)
 		results = append(results, t.Result)

@@ -121,7 +121,7 @@ func TestCheck(t *testing.T) {
 			name:     "a target group outside the enum is not supported, which stops the CEL rules",
 			document: corsPolicy("targetRefs: [{group: apps, kind: Ingress, name: web}]", `allowOrigins: ["https://app.example.com/"]`),
 			wantErrors: []string{
-				`spec.targetRefs[0].group: Unsupported value: "apps": supported values: "networking.k8s.io", "gateway.networking.k8s.io"`,
+				`spec.targetRefs[0].group: Unsupported value: "apps": supported values: "networking.k8s.io", "gateway.networking.k8s.io", "networking.istio.io", "projectcontour.io"`,
 				notChecked,
 			},
 		},

@@ -55,7 +55,7 @@ const (
 	aboveChromium  = "seconds is above Chromium's cap of 7200"
 	insecureOptIn  = "dangerouslyAllowInsecureOrigins: is set"
 	suffixOptIn    = "dangerouslyAllowPublicSuffixWildcards: is set"
-	wrongPairing   = `write group "networking.k8s.io" with kind "Ingress", or group "gateway.networking.k8s.io" with kind "HTTPRoute" or "Gateway"`
+	wrongPairing   = `write group "networking.k8s.io" with kind "Ingress", group "gateway.networking.k8s.io" with kind "HTTPRoute" or "Gateway", group "networking.istio.io" with kind "VirtualService", or group "projectcontour.io" with kind "HTTPProxy"`
 )
 
 // option changes the base spec built by spec.
@@ -480,6 +480,10 @@ var Cases = []Case{
 		Message: `kind "HTTPRoute" is not in group "networking.k8s.io": ` + wrongPairing},
 	{Name: "targets/kind Ingress in group gateway.networking.k8s.io is rejected", Spec: spec(targets(ref(kubecorsv1alpha1.GroupGateway, kubecorsv1alpha1.KindIngress, "web"))), Field: "spec.targetRefs[0]",
 		Message: `kind "Ingress" is not in group "gateway.networking.k8s.io": ` + wrongPairing},
+	{Name: "targets/Istio VirtualService target is accepted", Spec: spec(targets(ref(kubecorsv1alpha1.GroupIstio, kubecorsv1alpha1.KindVirtualService, "web"))), Valid: true},
+	{Name: "targets/Contour HTTPProxy target is accepted", Spec: spec(targets(ref(kubecorsv1alpha1.GroupContour, kubecorsv1alpha1.KindHTTPProxy, "web"))), Valid: true},
+	{Name: "targets/kind VirtualService in group projectcontour.io is rejected", Spec: spec(targets(ref(kubecorsv1alpha1.GroupContour, kubecorsv1alpha1.KindVirtualService, "web"))), Field: "spec.targetRefs[0]",
+		Message: `kind "VirtualService" is not in group "projectcontour.io": ` + wrongPairing},
 	{Name: "targets/kind Service is not a supported target", Spec: spec(targets(ref(kubecorsv1alpha1.GroupNetworking, "Service", "web"))), Field: "spec.targetRefs[0].kind", Message: `Unsupported value: "Service"`},
 	{Name: "targets/duplicate reference is rejected", Spec: spec(targets(webIngress(), webIngress())), Field: "spec.targetRefs",
 		Message: "each target may be listed once: remove the duplicate reference"},

@@ -170,3 +170,47 @@ func RunGolden(t *testing.T, renderer dataplanes.IngressRenderer, problems func(
 		})
 	}
 }
+
+// GoldenTargetChange is a TargetChange as the golden files show it.
+type GoldenTargetChange struct {
+	CORS     map[string]any    `json:"cors,omitempty"`
+	Narrowed []GoldenNarrowing `json:"narrowed,omitempty"`
+	Refused  string            `json:"refused,omitempty"`
+}
+
+// RunTargetGolden renders every golden input of the package for the
+// target kind's sample object, checks that a refusal writes nothing and
+// every narrowing is complete, that the data plane reads the rendered
+// configuration back without a problem, and compares the result with its
+// golden file.
+func RunTargetGolden(t *testing.T, kind dataplanes.TargetKind) {
+	t.Helper()
+	for _, in := range Inputs(t) {
+		t.Run(CaseName(in), func(t *testing.T) {
+			policy, target := ReadPolicy(t, in)
+			obj := kind.Sample()
+			obj.SetNamespace(target.Namespace)
+			obj.SetName(target.Name)
+			change := kind.Render(policy, obj)
+			CheckConfig(t, dataplanes.IngressConfig{Narrowed: change.Narrowed, Refused: change.Refused}, func(dataplanes.IngressConfig) []string { return nil })
+			if change.Refused == "" {
+				if change.CORS == nil {
+					t.Fatal("neither a configuration nor a refusal")
+				}
+				if err := kind.Apply(obj, change, false); err != nil {
+					t.Fatal(err)
+				}
+				for _, s := range kind.Read(obj) {
+					for _, p := range s.Problems {
+						t.Errorf("the data plane would not take the rendered configuration: %s", p)
+					}
+				}
+			}
+			g := GoldenTargetChange{CORS: change.CORS, Refused: change.Refused}
+			for _, n := range change.Narrowed {
+				g.Narrowed = append(g.Narrowed, GoldenNarrowing(n))
+			}
+			CompareGolden(t, in, g)
+		})
+	}
+}

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -45,7 +46,7 @@ func validateProgrammable(planes []dataplanes.DataPlane, spec *kubecorsv1alpha1.
 	var refusals []string
 	programmable := false
 	for _, dp := range planes {
-		serves := ingress && dp.Ingress != nil || route && (dp.RenderRoute != nil || dp.RenderAttached != nil)
+		serves := ingress && dp.Ingress != nil || route && (dp.RenderRoute != nil || dp.RenderAttached != nil) || dp.Target != nil && targetsKind(spec, dp.Target.Kind())
 		if dp.Check == nil || !serves {
 			continue
 		}
@@ -79,6 +80,12 @@ func targetKinds(spec *kubecorsv1alpha1.CorsPolicySpec) (ingress, route bool) {
 		}
 	}
 	return ingress, route
+}
+
+// targetsKind reports whether the policy may select targets of kind: by
+// name in targetRefs, or by label.
+func targetsKind(spec *kubecorsv1alpha1.CorsPolicySpec, kind string) bool {
+	return spec.TargetSelector != nil || slices.ContainsFunc(spec.TargetRefs, func(ref kubecorsv1alpha1.PolicyTargetReference) bool { return ref.Kind == kind })
 }
 
 // originsOf writes spec.allowOrigins for a field error.

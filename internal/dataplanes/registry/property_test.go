@@ -14,15 +14,17 @@ import (
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/internal/corsrules"
 	"github.com/kubecors/kubecors/internal/dataplanes"
+	"github.com/kubecors/kubecors/internal/dataplanes/contour"
 	"github.com/kubecors/kubecors/internal/dataplanes/dataplanestest"
 	"github.com/kubecors/kubecors/internal/dataplanes/haproxyingress"
 	"github.com/kubecors/kubecors/internal/dataplanes/ingressnginx"
+	"github.com/kubecors/kubecors/internal/dataplanes/istio"
 	"github.com/kubecors/kubecors/internal/dataplanes/traefik"
 )
 
 // exact lists the data planes that can express every valid policy, so that
 // they must allow exactly what the policy allows.
-var exact = map[string]bool{traefik.Name: true}
+var exact = map[string]bool{traefik.Name: true, contour.Name: true}
 
 // planeNamed is the registry entry of a data plane.
 func planeNamed(t *testing.T, name string) dataplanes.DataPlane {
@@ -38,20 +40,88 @@ func planeNamed(t *testing.T, name string) dataplanes.DataPlane {
 type finding struct {
 	kind     string
 	spec     kubecorsv1alpha1.CorsPolicySpec
-	config   dataplanes.IngressConfig
+	config   any
 	request  dataplanestest.Request
 	exchange string
 }
 
 func (f *finding) String() string {
 	spec, _ := yaml.Marshal(f.spec)
-	config, _ := yaml.Marshal(dataplanestest.ToGolden(f.config))
+	config, _ := yaml.Marshal(f.config)
 	return fmt.Sprintf("%s\nrequest: %s\nresponses: %s\npolicy spec:\n%s\nrendered:\n%s", f.kind, f.request, f.exchange, spec, config)
 }
 
 // mutation damages a rendered configuration the way a renderer bug would;
 // nil leaves it as rendered.
 type mutation func(kubecorsv1alpha1.CorsPolicySpec, dataplanes.IngressConfig) dataplanes.IngressConfig
+
+// targetMutation damages the configuration rendered for a target kind (an
+// Istio or Contour corsPolicy), in place.
+type targetMutation func(cors map[string]any)
+
+// rendering is one policy rendered for a data plane and read back by the
+// data plane's production reader.
+type rendering struct {
+	// shown is what a finding prints as the rendered configuration.
+	shown any
+	// model is nil when the policy was refused: kubecors writes nothing.
+	model    dataplanes.Model
+	narrowed bool
+	// problems are the rendered values the reader does not take as written.
+	problems []string
+}
+
+// renderFunc renders a policy spec for one data plane.
+type renderFunc func(spec kubecorsv1alpha1.CorsPolicySpec) (rendering, error)
+
+// ingressRendering renders with the data plane's Ingress renderer and
+// reads back with ReadIngress.
+func ingressRendering(dp dataplanes.DataPlane, mutate mutation) renderFunc {
+	return func(spec kubecorsv1alpha1.CorsPolicySpec) (rendering, error) {
+		config := dp.Ingress.RenderIngress(dataplanes.Policy{Namespace: "shop", Name: "storefront", Spec: spec},
+			dataplanes.IngressTarget{Namespace: "shop", Name: dataplanestest.TargetName})
+		if mutate != nil {
+			config = mutate(spec, config)
+		}
+		r := rendering{shown: dataplanestest.ToGolden(config), narrowed: len(config.Narrowed) > 0}
+		if config.Refused != "" {
+			return r, nil
+		}
+		m, err := dp.ReadIngress(config)
+		if err != nil {
+			return r, err
+		}
+		r.model, r.problems = m, notAsWritten(m)
+		return r, nil
+	}
+}
+
+// targetRendering renders for the data plane's target kind, on its sample
+// object, applies the change and reads the object back with the kind's
+// reader.
+func targetRendering(dp dataplanes.DataPlane, mutate targetMutation) renderFunc {
+	kind := dp.Target
+	return func(spec kubecorsv1alpha1.CorsPolicySpec) (rendering, error) {
+		obj := kind.Sample()
+		change := kind.Render(dataplanes.Policy{Namespace: "shop", Name: "storefront", Spec: spec}, obj)
+		if mutate != nil && change.CORS != nil {
+			mutate(change.CORS)
+		}
+		r := rendering{shown: change, narrowed: len(change.Narrowed) > 0}
+		if change.Refused != "" {
+			return r, nil
+		}
+		if err := kind.Apply(obj, change, false); err != nil {
+			return r, err
+		}
+		sections := kind.Read(obj)
+		if len(sections) != 1 {
+			return r, fmt.Errorf("%d sections read back, want 1", len(sections))
+		}
+		r.model, r.problems = sections[0].Model, append(sections[0].Problems, notAsWritten(sections[0].Model)...)
+		return r, nil
+	}
+}
 
 // notAsWritten lists the settings a data plane's reader does not take as
 // written: a rendered value that fails the data plane's validation and
@@ -72,7 +142,8 @@ func notAsWritten(m dataplanes.Model) []string {
 // browser requests. It returns the first finding: a request the data plane
 // lets through and the policy does not, a request an exact data plane
 // refuses and the policy allows, or a narrowing no Narrowing reports.
-func checkNeverBroadens(t *testing.T, dp dataplanes.DataPlane, mutate mutation) (*finding, dataplanestest.Stats) {
+// mutated is true when render damages its output on purpose.
+func checkNeverBroadens(t *testing.T, dp dataplanes.DataPlane, render renderFunc, mutated bool) (*finding, dataplanestest.Stats) {
 	t.Helper()
 	r := rand.New(rand.NewPCG(dataplanestest.PropertySeed, 1)) //nolint:gosec // G404: a fixed seed makes failures reproduce; nothing here is secret.
 	var stats dataplanestest.Stats
@@ -84,27 +155,17 @@ func checkNeverBroadens(t *testing.T, dp dataplanes.DataPlane, mutate mutation) 
 			continue
 		}
 		stats.Policies++
-		config := dp.Ingress.RenderIngress(dataplanes.Policy{Namespace: "shop", Name: "storefront", Spec: spec},
-			dataplanes.IngressTarget{Namespace: "shop", Name: dataplanestest.TargetName})
-		if mutate != nil {
-			config = mutate(spec, config)
+		rendered, err := render(spec)
+		if err != nil {
+			return &finding{kind: "the data plane rejects the configuration: " + err.Error(), spec: spec, config: rendered.shown}, stats
 		}
-		var model dataplanes.Model
-		if config.Refused == "" {
-			m, err := dp.ReadIngress(config)
-			if err != nil {
-				return &finding{kind: "the data plane rejects the configuration: " + err.Error(), spec: spec, config: config}, stats
-			}
-			model = m
-			if problems := notAsWritten(m); mutate == nil && len(problems) > 0 && !reported {
-				// Reported once, and the run goes on, so that the
-				// behavioural finding below shows what the bad value lets
-				// through.
-				reported = true
-				spec, _ := yaml.Marshal(spec)
-				t.Errorf("%s renders values the data plane would not take as written:\n%s\npolicy spec:\n%s",
-					dp.Name, strings.Join(problems, "\n"), spec)
-			}
+		if !mutated && len(rendered.problems) > 0 && !reported {
+			// Reported once, and the run goes on, so that the behavioural
+			// finding below shows what the bad value lets through.
+			reported = true
+			spec, _ := yaml.Marshal(spec)
+			t.Errorf("%s renders values the data plane would not take as written:\n%s\npolicy spec:\n%s",
+				dp.Name, strings.Join(rendered.problems, "\n"), spec)
 		}
 		for range dataplanestest.RequestsPerPolicy {
 			req := dataplanestest.RandomRequest(r, spec)
@@ -113,8 +174,8 @@ func checkNeverBroadens(t *testing.T, dp dataplanes.DataPlane, mutate mutation) 
 			planeOK := false
 			exchange := "none: kubecors wrote nothing"
 			// A refused policy writes nothing, so kubecors allows nothing.
-			if model != nil {
-				allowed, ex, err := dataplanestest.BrowserAllows(model, req)
+			if rendered.model != nil {
+				allowed, ex, err := dataplanestest.BrowserAllows(rendered.model, req)
 				if err != nil {
 					// corscheck models the pages of web sites: it refuses
 					// requests with an extension origin, which the policy
@@ -130,13 +191,17 @@ func checkNeverBroadens(t *testing.T, dp dataplanes.DataPlane, mutate mutation) 
 			if planeOK {
 				stats.PlaneAllowed++
 			}
+			f := &finding{spec: spec, config: rendered.shown, request: req, exchange: exchange}
 			switch {
 			case planeOK && !policyOK:
-				return &finding{kind: "BROADENING: the data plane allows a request the policy does not", spec: spec, config: config, request: req, exchange: exchange}, stats
+				f.kind = "BROADENING: the data plane allows a request the policy does not"
+				return f, stats
 			case policyOK && !planeOK && exact[dp.Name]:
-				return &finding{kind: "the data plane refuses a request the policy allows, though it can express the policy", spec: spec, config: config, request: req, exchange: exchange}, stats
-			case policyOK && !planeOK && len(config.Narrowed) == 0 && config.Refused == "":
-				return &finding{kind: "unreported narrowing: the data plane refuses a request the policy allows, and nothing says why", spec: spec, config: config, request: req, exchange: exchange}, stats
+				f.kind = "the data plane refuses a request the policy allows, though it can express the policy"
+				return f, stats
+			case policyOK && !planeOK && !rendered.narrowed && rendered.model != nil:
+				f.kind = "unreported narrowing: the data plane refuses a request the policy allows, and nothing says why"
+				return f, stats
 			case policyOK && !planeOK:
 				stats.Narrowed++
 			}
@@ -146,16 +211,22 @@ func checkNeverBroadens(t *testing.T, dp dataplanes.DataPlane, mutate mutation) 
 }
 
 // TestNeverBroadens is the property of CORS-RULES.md's rendering invariant,
-// for every data plane that serves Ingresses, with each data plane's
-// production reader as the oracle.
+// for every data plane that serves Ingresses or has a target kind of its
+// own, with each data plane's production reader as the oracle.
 func TestNeverBroadens(t *testing.T) {
 	for _, dp := range All() {
-		if dp.Ingress == nil {
+		var render renderFunc
+		switch {
+		case dp.Ingress != nil:
+			render = ingressRendering(dp, nil)
+		case dp.Target != nil:
+			render = targetRendering(dp, nil)
+		default:
 			continue
 		}
 		t.Run(dp.Name, func(t *testing.T) {
 			t.Parallel()
-			f, stats := checkNeverBroadens(t, dp, nil)
+			f, stats := checkNeverBroadens(t, dp, render, false)
 			if f != nil {
 				t.Fatal(f)
 			}
@@ -232,11 +303,61 @@ func TestPropertyCatchesBroadening(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			f, _ := checkNeverBroadens(t, c.plane, c.mutate)
+			f, _ := checkNeverBroadens(t, c.plane, ingressRendering(c.plane, c.mutate), true)
 			if f == nil || !strings.HasPrefix(f.kind, "BROADENING") {
 				t.Fatalf("the property did not catch this broadening; found: %v", f)
 			}
 			t.Logf("caught as intended: %s", f)
+		})
+	}
+}
+
+// TestPropertyCatchesTargetBroadening does the same for the target kinds:
+// an Istio prefix instead of an anchored regex, dropped anchors, a
+// forgotten credentials flag.
+func TestPropertyCatchesTargetBroadening(t *testing.T) {
+	istioPlane, contourPlane := planeNamed(t, istio.Name), planeNamed(t, contour.Name)
+	cases := []struct {
+		name   string
+		plane  dataplanes.DataPlane
+		mutate targetMutation
+	}{
+		{"istio: wildcard written as a prefix", istioPlane, func(cors map[string]any) {
+			for _, o := range cors["allowOrigins"].([]any) {
+				m := o.(map[string]any)
+				if re, ok := m["regex"].(string); ok {
+					delete(m, "regex")
+					m["prefix"] = strings.NewReplacer("^", "", `(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+`, "", `\`, "", "$", "").Replace(re)
+				}
+			}
+		}},
+		{"istio: exact origin written as a prefix", istioPlane, func(cors map[string]any) {
+			for _, o := range cors["allowOrigins"].([]any) {
+				m := o.(map[string]any)
+				if v, ok := m["exact"].(string); ok && v != "*" {
+					delete(m, "exact")
+					m["prefix"] = v
+				}
+			}
+		}},
+		{"contour: wildcard regex with an unescaped dot and no labels limit", contourPlane, func(cors map[string]any) {
+			origins := cors["allowOrigin"].([]any)
+			for i, o := range origins {
+				if re := o.(string); strings.HasPrefix(re, "^") {
+					origins[i] = strings.Replace(re, `(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+`, ".*", 1)
+				}
+			}
+		}},
+		{"contour: credentials always on", contourPlane, func(cors map[string]any) { cors["allowCredentials"] = true }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f, _ := checkNeverBroadens(t, c.plane, targetRendering(c.plane, c.mutate), true)
+			if f == nil || !strings.HasPrefix(f.kind, "BROADENING") {
+				t.Fatalf("the property did not catch this broadening; found: %v", f)
+			}
+			t.Logf("caught as intended: %s", f.kind)
 		})
 	}
 }

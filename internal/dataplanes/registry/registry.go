@@ -16,10 +16,12 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kubecors/kubecors/internal/dataplanes"
+	"github.com/kubecors/kubecors/internal/dataplanes/contour"
 	"github.com/kubecors/kubecors/internal/dataplanes/envoygateway"
 	"github.com/kubecors/kubecors/internal/dataplanes/gatewayapi"
 	"github.com/kubecors/kubecors/internal/dataplanes/haproxyingress"
 	"github.com/kubecors/kubecors/internal/dataplanes/ingressnginx"
+	"github.com/kubecors/kubecors/internal/dataplanes/istio"
 	"github.com/kubecors/kubecors/internal/dataplanes/kong"
 	"github.com/kubecors/kubecors/internal/dataplanes/traefik"
 )
@@ -28,10 +30,12 @@ import (
 // returns fresh values, so callers may keep or change them.
 func All() []dataplanes.DataPlane {
 	return []dataplanes.DataPlane{
+		contour.DataPlane(),
 		envoygateway.DataPlane(),
 		gatewayapi.DataPlane(),
 		haproxyingress.DataPlane(),
 		ingressnginx.DataPlane(),
+		istio.DataPlane(),
 		kong.DataPlane(),
 		traefik.DataPlane(),
 	}
@@ -68,6 +72,30 @@ func RendererNames() []string {
 		}
 	}
 	return names
+}
+
+// TargetKinds lists the data planes that have a target kind of their own
+// (dataplanes.TargetKind: an Istio VirtualService, a Contour HTTPProxy),
+// sorted by name.
+func TargetKinds() []dataplanes.DataPlane {
+	var planes []dataplanes.DataPlane
+	for _, dp := range All() {
+		if dp.Target != nil {
+			planes = append(planes, dp)
+		}
+	}
+	return planes
+}
+
+// ForTargetKind returns the data plane whose own target kind is kind (as a
+// policy's targetRefs name it), and false when none is.
+func ForTargetKind(kind string) (dataplanes.DataPlane, bool) {
+	for _, dp := range TargetKinds() {
+		if dp.Target.Kind() == kind {
+			return dp, true
+		}
+	}
+	return dataplanes.DataPlane{}, false
 }
 
 // SharedLists are the annotation lists, shared with users, that data
