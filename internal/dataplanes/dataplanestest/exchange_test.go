@@ -36,10 +36,12 @@ func (b brokenModel) answer(req corscheck.Request) (corscheck.Response, error) {
 	return corscheck.Response{Status: http.StatusOK, Header: h}, nil
 }
 
-func (b brokenModel) Preflight(req corscheck.Request) (corscheck.Response, error) { return b.answer(req) }
-func (b brokenModel) Actual(req corscheck.Request) (corscheck.Response, error)    { return b.answer(req) }
-func (b brokenModel) Effective() dataplanes.Effective                             { return b.effective }
-func (b brokenModel) AnsweredBy(corscheck.Request, bool) string                   { return dataplanes.ByDataPlane }
+func (b brokenModel) Preflight(req corscheck.Request) (corscheck.Response, error) {
+	return b.answer(req)
+}
+func (b brokenModel) Actual(req corscheck.Request) (corscheck.Response, error) { return b.answer(req) }
+func (b brokenModel) Effective() dataplanes.Effective                          { return b.effective }
+func (b brokenModel) AnsweredBy(corscheck.Request, bool) string                { return dataplanes.ByDataPlane }
 
 // permissive is a header set that lets a credentialed PUT with
 // X-Request-Id through.
