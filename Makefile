@@ -46,7 +46,8 @@ FUZZ_TARGETS ?= \
 	./internal/corsrules:FuzzParseOriginPattern ./internal/corsrules:FuzzMatchOrigin \
 	./internal/corsrules:FuzzIPv6Origin ./internal/corsrules:FuzzOriginWithin \
 	./internal/dataplanes/ingressnginx:FuzzParseIngressNginx ./internal/dataplanes/haproxyingress:FuzzParseHAProxyIngress \
-	./internal/dataplanes/gatewayapi:FuzzParseGatewayCORS ./internal/dataplanes/traefik:FuzzParseTraefik
+	./internal/dataplanes/gatewayapi:FuzzParseGatewayCORS ./internal/dataplanes/traefik:FuzzParseTraefik \
+	./internal/policycheck:FuzzCheck ./internal/cli:FuzzCheckInput
 
 SHELL = /usr/bin/env bash -o pipefail
 .SHELLFLAGS = -ec
