@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Writes the mutation-testing table from the gremlins JSON reports in $1.
+set -euo pipefail
+dir=$1
+echo "| package | killed | lived | timed out | not covered | efficacy | mutant coverage | wall time |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+for f in "$dir"/*.json; do
+	name=$(basename "$f" .json)
+	seconds=$(cat "$dir/$name.seconds" 2>/dev/null || echo "?")
+	jq -r --arg name "$name" --arg seconds "$seconds" '
+		[.files[].mutations[].status] as $s
+		| "| \($name) | \(.mutants_killed) | \(.mutants_lived) | \([$s[] | select(. == "TIMED OUT")] | length) | \(.mutants_not_covered) | \(.test_efficacy * 100 | round / 100)% | \(.mutations_coverage * 100 | round / 100)% | \($seconds)s |"' "$f"
+done
+echo
+echo "Survivors (LIVED):"
+echo
+for f in "$dir"/*.json; do
+	jq -r --arg name "$(basename "$f" .json)" '.files[] | .file_name as $file | .mutations[] | select(.status == "LIVED") | "- \($name): \(.type) at \($file):\(.line):\(.column)"' "$f"
+done
