@@ -1,6 +1,7 @@
 package dataplanestest
 
 import (
+	"slices"
 	"strings"
 
 	"pgregory.net/rapid"
@@ -19,13 +20,11 @@ const ConfigMetacharacters = "\n\r\t\v\f\x00;{}$\"'`\\#"
 // Fragments a hostile policy is built from: pieces of valid values, so
 // that generated values get past a parser's first checks, and the
 // characters and payloads of injection attacks.
-var hostileFragments = []string{
-	"https://app.example.com", "http://localhost:*", "https://*.example.com", "http://[::1]:3000", "*", "null",
-	"GET", "PUT", "X-Request-Id", "Authorization", "Content-Type",
-	"\n", "\r\n", ";", "{", "}", "$", `"`, "'", "`", `\`, "#", " ", ",", ":", "/", "%0a", "\x00", "\u2028", "\xff",
+var hostileFragments = slices.Concat(OriginVocabulary, MethodVocabulary, AllowHeaderVocabulary, []string{
+	"*", "null", "\n", "\r\n", ";", "{", "}", "$", `"`, "'", "`", `\`, "#", " ", ",", ":", "/", "%0a", "\x00", "\u2028", "\xff",
 	"more_set_headers \"X: y\"", "}\n location / {", "${HOST}", "$http_origin", "lua_code", "http-request set-header X y",
 	`\n`, "*.", "://", "[", "]", "..", "-", "_", "é", "ü.example", strings.Repeat("a", 300),
-}
+})
 
 // hostileString draws a value assembled from hostileFragments and arbitrary
 // strings (non-UTF-8 bytes included).
