@@ -207,11 +207,12 @@ func (r *CorsPolicyReconciler) execute(ctx context.Context, policy *kubecorsv1al
 
 // writeErrorSeen counts and logs a write to a target (or to the object
 // written for it, of kind) that did not take. The line is Info, not
-// Error: the write is retried with backoff, and the target's condition
-// says what happened.
+// Error: a refused or failed write is retried with backoff, a conflict
+// waits for the other writer, and the target's condition says what
+// happened.
 func writeErrorSeen(ctx context.Context, res plan.Result, kind string, err error) {
 	recordWriteError(kind, res.Reason, err)
-	logf.FromContext(ctx).Info("Writing a target did not take; retrying with backoff",
+	logf.FromContext(ctx).Info("Writing a target did not take",
 		"target", res.Ref.Kind+"/"+res.Ref.Name, "dataPlane", res.DataPlane, "kind", kind, "reason", res.Reason, "error", err.Error())
 }
 
