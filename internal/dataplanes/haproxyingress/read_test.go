@@ -119,3 +119,32 @@ func TestHAProxyIngressListFallback(t *testing.T) {
 		t.Errorf("a valid header list read as %+v", s)
 	}
 }
+
+// TestHAProxyIngressMaxAgeFallback pins cors-max-age: absent or not a whole
+// number, HAProxy Ingress sends its default of 86400 seconds, which is
+// above every browser's cap and audit reports.
+func TestHAProxyIngressMaxAgeFallback(t *testing.T) {
+	for _, tc := range []struct {
+		name, value string
+		present     bool
+		wantSource  dataplanes.Source
+		wantAge     int64
+	}{
+		{"absent", "", false, dataplanes.SourceDefault, DefaultMaxAge},
+		{"not a number", "ten", true, dataplanes.SourceFallback, DefaultMaxAge},
+		{"a fraction", "1.5", true, dataplanes.SourceFallback, DefaultMaxAge},
+		{"written", "600", true, dataplanes.SourceWritten, 600},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			annotations := map[string]string{CorsEnable: "true", AllowOrigin: "https://app.example.com"}
+			if tc.present {
+				annotations[MaxAge] = tc.value
+			}
+			eff := ParseHAProxyIngress(annotations).Effective()
+			s, _ := eff.Setting(dataplanes.SettingMaxAge)
+			if s.Source != tc.wantSource || eff.MaxAge == nil || *eff.MaxAge != tc.wantAge {
+				t.Errorf("max age %v from %+v, want %d (%s)", eff.MaxAge, s, tc.wantAge, tc.wantSource)
+			}
+		})
+	}
+}
