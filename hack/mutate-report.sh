@@ -2,6 +2,12 @@
 # Writes the mutation-testing table from the gremlins JSON reports in $1.
 set -euo pipefail
 dir=$1
+echo "# Mutation testing (gremlins v0.6.0)"
+echo
+echo "Written by \`make mutate\` (hack/mutate.sh), $(date -u +%Y-%m-%dT%H:%MZ). Efficacy is killed / (killed + lived);"
+echo "timed-out mutants (the tests ran past ${TIMEOUT_COEFFICIENT:-10} times their normal time) count as neither, and"
+echo "mutants no test of the package reaches are \"not covered\". Wall time depends on the machine's load."
+echo
 echo "| package | killed | lived | timed out | not covered | efficacy | mutant coverage | wall time |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 for f in "$dir"/*.json; do
