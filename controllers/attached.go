@@ -115,7 +115,7 @@ func (r *CorsPolicyReconciler) cleanupAttached(ctx context.Context, policy *kube
 				continue
 			}
 			if err := r.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
-				failures = append(failures, r.cleanupFailed(policy, gvk.Kind, obj.GetName(), err))
+				failures = append(failures, r.cleanupFailed(ctx, policy, gvk.Kind, obj.GetName(), err))
 				continue
 			}
 			r.Recorder.Eventf(policy, nil, corev1.EventTypeNormal, "CleanedUp", "Cleanup",

@@ -82,11 +82,18 @@ type CorsPolicyReconciler struct {
 // The status is patched once, at the end, whatever failed, and only when
 // it changed; failed targets are retried with the controller's backoff.
 func (r *CorsPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
+	// Every line logged while reconciling names the policy under one key,
+	// whichever function logs it.
+	ctx = logf.IntoContext(ctx, logf.FromContext(ctx).WithValues("policy", req.String()))
 	policy := &kubecorsv1alpha1.CorsPolicy{}
 	if err := r.Get(ctx, req.NamespacedName, policy); err != nil {
+		if apierrors.IsNotFound(err) {
+			targets.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !policy.DeletionTimestamp.IsZero() {
+		targets.forget(req.NamespacedName)
 		return ctrl.Result{}, r.reconcileDelete(ctx, policy)
 	}
 	if err := r.ensureFinalizer(ctx, policy); err != nil {
@@ -152,6 +159,7 @@ func (r *CorsPolicyReconciler) reconcileNormal(ctx context.Context, policy *kube
 	if r.ClearVerification {
 		applyVerification(policy, nil, false)
 	}
+	targets.set(client.ObjectKeyFromObject(policy), results)
 	return errors.Join(failures...)
 }
 
@@ -206,7 +214,21 @@ func (r *CorsPolicyReconciler) execute(ctx context.Context, policy *kubecorsv1al
 	case err != nil:
 		res = res.FailedWith(err)
 	}
+	if err != nil {
+		writeErrorSeen(ctx, res, res.Ref.Kind, err)
+	}
 	return res
+}
+
+// writeErrorSeen counts and logs a write to a target (or to the object
+// written for it, of kind) that did not take. The line is Info, not
+// Error: a refused or failed write is retried with backoff, a conflict
+// waits for the other writer, and the target's condition says what
+// happened.
+func writeErrorSeen(ctx context.Context, res plan.Result, kind string, err error) {
+	recordWriteError(kind, res.Reason, err)
+	logf.FromContext(ctx).Info("Writing a target did not take",
+		"target", res.Ref.Kind+"/"+res.Ref.Name, "dataPlane", res.DataPlane, "kind", kind, "reason", res.Reason, "error", err.Error())
 }
 
 // reconcileDelete removes what kubecors wrote for the policy, then lets
@@ -248,7 +270,7 @@ func (r *CorsPolicyReconciler) cleanupIngresses(ctx context.Context, policy *kub
 		}
 		changed, err := r.cleanupIngress(ctx, ing)
 		if err != nil {
-			failures = append(failures, r.cleanupFailed(policy, kubecorsv1alpha1.KindIngress, ing.Name, err))
+			failures = append(failures, r.cleanupFailed(ctx, policy, kubecorsv1alpha1.KindIngress, ing.Name, err))
 			continue
 		}
 		if changed {
@@ -261,8 +283,11 @@ func (r *CorsPolicyReconciler) cleanupIngresses(ctx context.Context, policy *kub
 
 // cleanupFailed records a failed cleanup of one object as a warning event
 // and returns the error that makes the policy retry.
-func (r *CorsPolicyReconciler) cleanupFailed(policy *kubecorsv1alpha1.CorsPolicy, kind, name string, err error) error {
+func (r *CorsPolicyReconciler) cleanupFailed(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy, kind, name string, err error) error {
 	reason, message := plan.WriteFailure(err)
+	recordWriteError(kind, reason, err)
+	logf.FromContext(ctx).Info("Removing the configuration of a target failed; retrying with backoff",
+		"target", kind+"/"+name, "reason", reason, "error", err.Error())
 	r.Recorder.Eventf(policy, nil, corev1.EventTypeWarning, reason, "Cleanup",
 		"removing the CORS configuration kubecors wrote on %s %q failed; retrying with backoff: %s", kind, name, message)
 	return fmt.Errorf("cleaning up %s %s: %w", kind, name, err)

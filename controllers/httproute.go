@@ -106,7 +106,7 @@ func (r *CorsPolicyReconciler) cleanupRoutes(ctx context.Context, policy *kubeco
 			continue
 		}
 		if err := r.setRouteFilters(ctx, policy, route, nil, nil); err != nil {
-			failures = append(failures, r.cleanupFailed(policy, kubecorsv1alpha1.KindHTTPRoute, route.Name, err))
+			failures = append(failures, r.cleanupFailed(ctx, policy, kubecorsv1alpha1.KindHTTPRoute, route.Name, err))
 			continue
 		}
 		r.Recorder.Eventf(policy, route, "Normal", "CleanedUp", "Cleanup",

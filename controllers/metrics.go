@@ -69,7 +69,7 @@ func RegisterMetrics(reader client.Reader) {
 }
 
 func registerMetrics(reader client.Reader) {
-	metrics.Registry.MustRegister(violations, &policyStates{
+	metrics.Registry.MustRegister(violations, targetWriteErrors, targets, &policyStates{
 		reader: reader,
 		desc: prometheus.NewDesc("kubecors_corspolicies", "CorsPolicies by state (Programmed, PartiallyProgrammed, Invalid, "+
 			"ClusterPolicyViolation, Conflicted, …).", []string{"state"}, nil),

@@ -223,7 +223,7 @@ func (r *CorsPolicyReconciler) cleanupTargetObjects(ctx context.Context, policy 
 				return nil
 			})
 			if err != nil {
-				failures = append(failures, r.cleanupFailed(policy, kind.Kind(), obj.GetName(), err))
+				failures = append(failures, r.cleanupFailed(ctx, policy, kind.Kind(), obj.GetName(), err))
 				continue
 			}
 			r.Recorder.Eventf(policy, obj, corev1.EventTypeNormal, "CleanedUp", "Cleanup",

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strconv"
 	"strings"
@@ -151,8 +152,7 @@ func (a *auditor) probeOrigins() bool {
 // any origin is already reported as reflection.
 func (a *auditor) regexes(reflected bool) {
 	for _, expr := range a.eff.AllowOriginRegexes {
-		anchored := strings.HasPrefix(expr, "^") && strings.HasSuffix(expr, "$")
-		if anchored || reflected && regexMatches(expr, auditProbeOrigin) {
+		if anchoredAtBothEnds(expr) || reflected && regexMatches(expr, auditProbeOrigin) {
 			continue
 		}
 		severity := severityMedium
@@ -206,6 +206,49 @@ func (a *auditor) vary() {
 	}
 }
 
+// anchoredAtBothEnds reports whether every string expr matches runs from
+// the start of the origin to its end: each alternative begins with ^ (or
+// \A) and ends with $ (or \z). "^https://a\.example\.com" alone also
+// matches "https://a.example.com.evil.net", and "^a$|b" matches any origin
+// containing "b". An expression that does not parse is not anchored.
+func anchoredAtBothEnds(expr string) bool {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return false
+	}
+	return anchoredAt(re, true) && anchoredAt(re, false)
+}
+
+// anchoredAt reports whether re is anchored at its start (start true) or
+// its end.
+func anchoredAt(re *syntax.Regexp, start bool) bool {
+	switch re.Op {
+	case syntax.OpBeginText, syntax.OpBeginLine:
+		return start
+	case syntax.OpEndText, syntax.OpEndLine:
+		return !start
+	case syntax.OpCapture:
+		return anchoredAt(re.Sub[0], start)
+	case syntax.OpConcat:
+		if len(re.Sub) == 0 {
+			return false
+		}
+		if start {
+			return anchoredAt(re.Sub[0], start)
+		}
+		return anchoredAt(re.Sub[len(re.Sub)-1], start)
+	case syntax.OpAlternate:
+		for _, sub := range re.Sub {
+			if !anchoredAt(sub, start) {
+				return false
+			}
+		}
+		return true
+	default:
+		return false
+	}
+}
+
 // regexMatches reports whether expr compiles and matches s.
 func regexMatches(expr, s string) bool {
 	re, err := regexp.Compile(expr)
@@ -220,40 +263,23 @@ func originFindings(t auditTarget, eff dataplanes.Effective, origin, key string)
 		findings = append(findings, auditFinding{RuleID: rule.ID, Rule: rule.Name, Severity: severity, Object: t.object,
 			DataPlane: eff.DataPlane, Key: key, Message: message, ManagedBy: t.managedBy})
 	}
-	scheme, rest, ok := strings.Cut(strings.ToLower(origin), "://")
-	if !ok {
+	// The rules package's reading of an origin, so that audit and the
+	// webhook agree on what is loopback: "http://localhost.evil.com" is not.
+	p, err := corsrules.ParseOriginPattern(origin)
+	if err != nil {
 		return nil
 	}
-	host := originHost(rest)
-	if scheme == "http" && eff.AllowCredentials && !slices.Contains(loopbackHosts, host) {
+	if p.ReadableOnTheWire() && eff.AllowCredentials {
 		add(ruleInsecureOrigin, severityMedium, fmt.Sprintf("%s is a plain-http origin allowed with credentials", origin))
 	}
-	if suffix, wildcard := strings.CutPrefix(host, "*."); wildcard {
-		if corsrules.PublicSuffixWildcard(corsrules.OriginPattern{SubdomainWildcard: true, Host: suffix}) {
-			severity := severityMedium
-			if eff.AllowCredentials {
-				severity = severityHigh
-			}
-			add(rulePublicSuffix, severity, fmt.Sprintf("%s covers the public suffix %q: sites of unrelated owners match it", origin, suffix))
+	if corsrules.PublicSuffixWildcard(p) {
+		severity := severityMedium
+		if eff.AllowCredentials {
+			severity = severityHigh
 		}
+		add(rulePublicSuffix, severity, fmt.Sprintf("%s covers the public suffix %q: sites of unrelated owners match it", origin, p.Host))
 	}
 	return findings
-}
-
-// loopbackHosts are the hosts whose plain-http origins cannot be read on
-// the network path (CORS-RULES.md, rule 8).
-var loopbackHosts = []string{"localhost", "127.0.0.1", "[::1]"}
-
-// originHost is the host of an origin's "host[:port]" part, brackets kept
-// for IPv6.
-func originHost(rest string) string {
-	if strings.HasPrefix(rest, "[") {
-		if i := strings.Index(rest, "]"); i >= 0 {
-			return rest[:i+1]
-		}
-	}
-	host, _, _ := strings.Cut(rest, ":")
-	return host
 }
 
 // fallbackSeverity rates a silently replaced value by what the default

@@ -81,6 +81,13 @@ func (p OriginPattern) IsLoopback() bool {
 	return p.Host == "localhost" || p.Host == "127.0.0.1" || p.Host == "::1"
 }
 
+// ReadableOnTheWire reports whether the pattern allows a plain-http origin
+// other than loopback: one whose pages a network attacker can alter, which
+// rule 8 of CORS-RULES.md forbids with credentials unless opted in.
+func (p OriginPattern) ReadableOnTheWire() bool {
+	return !p.Any && p.Scheme == SchemeHTTP && !p.IsLoopback()
+}
+
 // defaultPort is the port a browser leaves out of an origin of scheme s.
 func defaultPort(s Scheme) int {
 	if s == SchemeHTTPS {

@@ -197,7 +197,7 @@ func validateOrigins(spec *kubecorsv1alpha1.CorsPolicySpec, credentials bool, pa
 				"%q matches every site under the public suffix %q, owned by unrelated parties; list your own domain instead (\"%s://*.yourdomain.%s\"), or set dangerouslyAllowPublicSuffixWildcards: true if you own this suffix",
 				string(o), p.Host, p.Scheme, p.Host)))
 		}
-		if !p.Any && p.Scheme == SchemeHTTP && !p.IsLoopback() {
+		if p.ReadableOnTheWire() {
 			insecure = append(insecure, string(o))
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/kubecors/kubecors/internal/corsrules"
@@ -128,9 +129,11 @@ func RenderHTTPRouteCORS(p dataplanes.Policy) HTTPRouteCORSConfig {
 	filter.AllowHeaders = headers
 	narrowed = append(narrowed, headersNarrowed...)
 
-	for _, h := range dataplanes.ExposeHeaderNames(spec) {
-		filter.ExposeHeaders = append(filter.ExposeHeaders, gatewayv1.HTTPHeaderName(h))
+	expose, exposeNarrowed := gatewayHeaderNames(dataplanes.ExposeHeadersPath, dataplanes.ExposeHeaderNames(spec))
+	if len(expose) > 0 {
+		filter.ExposeHeaders = expose
 	}
+	narrowed = append(narrowed, exposeNarrowed...)
 
 	filter.MaxAge = dataplanes.MaxAge(spec)
 	if filter.MaxAge < gatewayMinMaxAge {
@@ -219,11 +222,7 @@ func gatewayAllowMethods(methods []string) ([]gatewayv1.HTTPMethodWithWildcard, 
 func gatewayAllowHeaders(headers []string) ([]gatewayv1.HTTPHeaderName, []dataplanes.Narrowing) {
 	star := slices.Index(headers, "*")
 	if star < 0 {
-		kept := make([]gatewayv1.HTTPHeaderName, 0, len(headers))
-		for _, h := range headers {
-			kept = append(kept, gatewayv1.HTTPHeaderName(h))
-		}
-		return kept, nil
+		return gatewayHeaderNames(dataplanes.AllowHeadersPath, headers)
 	}
 	authorization := slices.IndexFunc(headers, func(h string) bool { return strings.EqualFold(h, "Authorization") })
 	if authorization < 0 {
@@ -241,4 +240,26 @@ func gatewayAllowHeaders(headers []string) ([]gatewayv1.HTTPHeaderName, []datapl
 		Reason: `Gateway API takes "*" alone and lets a gateway answer it with a literal "*", which browsers never read as covering Authorization; ` +
 			`rendered "*", so gateways that answer "*" rather than echoing the requested headers refuse Authorization on this route`,
 	}}
+}
+
+// gatewayHeaderName is Gateway API's HTTPHeaderName: an HTTP token of at
+// most 256 characters.
+var gatewayHeaderName = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+\\-.^_`|~]{1,256}$")
+
+// gatewayHeaderNames keeps the header names Gateway API's HTTPHeaderName
+// accepts, in order. The rules accept no other, so only a policy that got
+// past admission has one; leaving it out keeps the API server from
+// rejecting the whole route.
+func gatewayHeaderNames(path *field.Path, names []string) ([]gatewayv1.HTTPHeaderName, []dataplanes.Narrowing) {
+	kept := make([]gatewayv1.HTTPHeaderName, 0, len(names))
+	var narrowed []dataplanes.Narrowing
+	for i, h := range names {
+		if gatewayHeaderName.MatchString(h) {
+			kept = append(kept, gatewayv1.HTTPHeaderName(h))
+			continue
+		}
+		narrowed = append(narrowed, dataplanes.Narrowing{Field: path.Index(i).String(), Value: h,
+			Reason: "not a Gateway API HTTPHeaderName (an HTTP token of at most 256 characters), which the API server refuses: the policy got past admission; the header was left out"})
+	}
+	return kept, narrowed
 }

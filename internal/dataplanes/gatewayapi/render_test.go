@@ -12,6 +12,13 @@ import (
 	"sync"
 	"testing"
 
+	"net/http"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kubecors/kubecors/internal/corscheck"
+
 	apiextensionsinternal "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
@@ -566,22 +573,47 @@ func TestGatewayModelAgreesWithCorsrules(t *testing.T) {
 }
 
 // TestRenderHTTPRouteMiddleware checks the Traefik ExtensionRef path (it
-// lives here for the vendored HTTPRoute CRD): the
-// Middleware is the one an Ingress in the namespace gets, the reference
-// names it, and the filter passes the HTTPRoute CRD.
+// lives here for the vendored HTTPRoute CRD): the Middleware holds the
+// policy, as written out below and as Traefik's reader then answers a
+// browser, the reference names it, and the filter passes the HTTPRoute CRD.
 func TestRenderHTTPRouteMiddleware(t *testing.T) {
 	policy := dataplanes.Policy{Namespace: "shop", Name: "storefront", Spec: kubecorsv1alpha1.CorsPolicySpec{
 		AllowOrigins: []kubecorsv1alpha1.Origin{"https://app.example.com", "http://localhost:*", "http://[::1]:3000"},
 		AllowMethods: []kubecorsv1alpha1.HTTPMethod{"PUT", "PROPFIND"},
 	}}
 	c := traefik.RenderHTTPRouteMiddleware(policy, "shop")
-	want := traefik.DataPlane().Ingress.RenderIngress(policy, dataplanes.IngressTarget{Namespace: "shop", Name: "ignored"}).Objects[0]
-	if !reflect.DeepEqual(c.Middleware, want) {
-		t.Errorf("the Middleware differs from the Ingress one:\n%v\n%v", c.Middleware, want)
+	mw := c.Middleware
+	if mw.GetAPIVersion() != "traefik.io/v1alpha1" || mw.GetKind() != "Middleware" || mw.GetNamespace() != "shop" || mw.GetName() != "kubecors-storefront" ||
+		mw.GetLabels()["kubecors.io/policy"] != "storefront" || mw.GetLabels()["app.kubernetes.io/managed-by"] != "kubecors" {
+		t.Errorf("Middleware %s %s/%s labels %v, want traefik.io/v1alpha1 Middleware shop/kubecors-storefront labelled with the policy",
+			mw.GetAPIVersion(), mw.GetNamespace(), mw.GetName(), mw.GetLabels())
 	}
-	if c.ExtensionRef.Group != "traefik.io" || c.ExtensionRef.Kind != "Middleware" || string(c.ExtensionRef.Name) != want.GetName() ||
-		want.GetNamespace() != "shop" || c.ExtensionRef.Name != "kubecors-storefront" {
-		t.Errorf("ExtensionRef %+v does not name the Middleware %s/%s", c.ExtensionRef, want.GetNamespace(), want.GetName())
+	headers, _, _ := unstructured.NestedMap(mw.Object, "spec", "headers")
+	regexes, _ := headers["accessControlAllowOriginListRegex"].([]any)
+	delete(headers, "accessControlAllowOriginListRegex")
+	wantHeaders := map[string]any{"accessControlAllowCredentials": false, "accessControlAllowMethods": []any{"PUT", "PROPFIND"},
+		"accessControlAllowOriginList": []any{"https://app.example.com", "http://[::1]:3000"}, "accessControlMaxAge": int64(5), "addVaryHeader": true}
+	if diff := cmp.Diff(wantHeaders, headers); diff != "" || len(regexes) != 1 {
+		t.Errorf("spec.headers (-want +got):\n%s\nregexes %q, want one for http://localhost:*", diff, regexes)
+	}
+	// The port wildcard is a regex: what it matches is checked through the
+	// production reader, not its spelling.
+	m, err := traefik.ParseTraefik([]traefik.Middleware{{Ref: "shop-kubecors-storefront@kubernetescrd", Object: mw}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for origin, want := range map[string]bool{"https://app.example.com": true, "http://localhost:3000": true, "http://localhost": true,
+		"http://[::1]:3000": true, "http://localhost.evil.com": false, "http://localhost:3000.evil.com": false, "https://evil.example": false} {
+		resp, err := m.Actual(corscheck.Request{Origin: origin, Method: "PUT", Headers: http.Header{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := resp.Header.Get(dataplanes.HeaderAllowOrigin) == origin; got != want {
+			t.Errorf("Origin %s: allowed %v, want %v (%v)", origin, got, want, resp.Header)
+		}
+	}
+	if c.ExtensionRef.Group != "traefik.io" || c.ExtensionRef.Kind != "Middleware" || c.ExtensionRef.Name != "kubecors-storefront" {
+		t.Errorf("ExtensionRef %+v does not name the Middleware kubecors-storefront", c.ExtensionRef)
 	}
 	if len(c.Narrowed) > 0 {
 		t.Errorf("Traefik expresses every valid policy, yet narrowed: %v", c.Narrowed)

@@ -78,3 +78,73 @@ func TestHAProxyIngress(t *testing.T) {
 		})
 	}
 }
+
+// TestHAProxyIngressListFallback pins what HAProxy Ingress does with a
+// methods or headers value its validator refuses: it ignores the value and
+// sends its default list, which allows Authorization. A reader that took
+// the value as applied would let explain and audit miss that the target
+// accepts more than was written.
+func TestHAProxyIngressListFallback(t *testing.T) {
+	for _, tc := range []struct {
+		name, key, value, setting string
+		wantEffective             string
+	}{
+		{"a semicolon in the headers voids them: the default list, Authorization included",
+			AllowHeaders, "X-Request-Id;Authorization", dataplanes.SettingAllowHeaders, DefaultHeaders},
+		{"a dot in a header name voids the list", AllowHeaders, "X.Dotted", dataplanes.SettingAllowHeaders, DefaultHeaders},
+		{"a dash in a method voids the methods: the default list", AllowMethods, "M-SEARCH", dataplanes.SettingAllowMethods, DefaultMethods},
+		{"a star is no method HAProxy Ingress accepts", AllowMethods, "*", dataplanes.SettingAllowMethods, DefaultMethods},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := ParseHAProxyIngress(map[string]string{CorsEnable: "true", AllowOrigin: "https://app.example.com", tc.key: tc.value})
+			s, ok := m.Effective().Setting(tc.setting)
+			if !ok || s.Source != dataplanes.SourceFallback || s.Effective != tc.wantEffective || s.Written != tc.value {
+				t.Fatalf("setting %+v, want written %q, source %q, effective %q", s, tc.value, dataplanes.SourceFallback, tc.wantEffective)
+			}
+			if tc.setting != dataplanes.SettingAllowHeaders {
+				return
+			}
+			// What a browser then sees: a preflight asking for Authorization is
+			// allowed, although the written list does not name it.
+			dataplanestest.CheckExchanges(t, m, []dataplanestest.ExchangeCase{{Name: "Authorization allowed by the default list",
+				Origin: "https://app.example.com", WantStatus: http.StatusNoContent,
+				WantPreflight: map[string]string{dataplanes.HeaderAllowOrigin: "https://app.example.com",
+					dataplanes.HeaderAllowMethods: DefaultMethods, dataplanes.HeaderAllowHeaders: DefaultHeaders, dataplanes.HeaderMaxAge: "86400"}}})
+		})
+	}
+	// A valid value is used as written, so the checks above are not true of
+	// every value.
+	m := ParseHAProxyIngress(map[string]string{CorsEnable: "true", AllowHeaders: "X-Request-Id, Content-Type"})
+	if s, _ := m.Effective().Setting(dataplanes.SettingAllowHeaders); s.Source != dataplanes.SourceWritten || s.Effective != "X-Request-Id, Content-Type" {
+		t.Errorf("a valid header list read as %+v", s)
+	}
+}
+
+// TestHAProxyIngressMaxAgeFallback pins cors-max-age: absent or not a whole
+// number, HAProxy Ingress sends its default of 86400 seconds, which is
+// above every browser's cap and audit reports.
+func TestHAProxyIngressMaxAgeFallback(t *testing.T) {
+	for _, tc := range []struct {
+		name, value string
+		present     bool
+		wantSource  dataplanes.Source
+		wantAge     int64
+	}{
+		{"absent", "", false, dataplanes.SourceDefault, DefaultMaxAge},
+		{"not a number", "ten", true, dataplanes.SourceFallback, DefaultMaxAge},
+		{"a fraction", "1.5", true, dataplanes.SourceFallback, DefaultMaxAge},
+		{"written", "600", true, dataplanes.SourceWritten, 600},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			annotations := map[string]string{CorsEnable: "true", AllowOrigin: "https://app.example.com"}
+			if tc.present {
+				annotations[MaxAge] = tc.value
+			}
+			eff := ParseHAProxyIngress(annotations).Effective()
+			s, _ := eff.Setting(dataplanes.SettingMaxAge)
+			if s.Source != tc.wantSource || eff.MaxAge == nil || *eff.MaxAge != tc.wantAge {
+				t.Errorf("max age %v from %+v, want %d (%s)", eff.MaxAge, s, tc.wantAge, tc.wantSource)
+			}
+		})
+	}
+}

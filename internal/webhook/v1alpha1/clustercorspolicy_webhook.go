@@ -38,5 +38,6 @@ func validateClusterCorsPolicy(p *kubecorsv1alpha1.ClusterCorsPolicy) (admission
 	if len(errs) == 0 {
 		return admission.Warnings(warnings), nil
 	}
+	recordRejection("ClusterCorsPolicy", errs, nil)
 	return admission.Warnings(warnings), apierrors.NewInvalid(kubecorsv1alpha1.GroupVersion.WithKind("ClusterCorsPolicy").GroupKind(), p.Name, errs)
 }

@@ -24,6 +24,7 @@ import (
 // SetupCorsPolicyWebhookWithManager registers the CorsPolicy and
 // ClusterCorsPolicy validating webhooks with the manager's webhook server.
 func SetupCorsPolicyWebhookWithManager(mgr ctrl.Manager) error {
+	registerMetrics()
 	if err := ctrl.NewWebhookManagedBy(mgr, &kubecorsv1alpha1.CorsPolicy{}).
 		WithValidator(&CorsPolicyValidator{Reader: mgr.GetClient()}).
 		Complete(); err != nil {
@@ -83,12 +84,15 @@ func (v *CorsPolicyValidator) ValidateDelete(_ context.Context, _ *kubecorsv1alp
 // the ClusterCorsPolicy and the rule; an Audit finding is a warning.
 func (v *CorsPolicyValidator) validate(ctx context.Context, p *kubecorsv1alpha1.CorsPolicy) (admission.Warnings, error) {
 	errs, warnings := registry.ValidateCorsPolicy(p)
+	own := len(errs)
+	var findings []clusterpolicy.Finding
 	if len(errs) == 0 && v.Reader != nil {
 		ccps, err := clusterpolicy.Selecting(ctx, v.Reader, p.Namespace)
 		if err != nil {
 			return nil, apierrors.NewInternalError(fmt.Errorf("reading the ClusterCorsPolicies: %w", err))
 		}
-		for _, f := range clusterpolicy.Evaluate(ccps, &p.Spec) {
+		findings = clusterpolicy.Evaluate(ccps, &p.Spec)
+		for _, f := range findings {
 			if f.Enforced() {
 				errs = append(errs, field.Forbidden(field.NewPath(f.Field), f.Detail()))
 			} else {
@@ -99,5 +103,6 @@ func (v *CorsPolicyValidator) validate(ctx context.Context, p *kubecorsv1alpha1.
 	if len(errs) == 0 {
 		return admission.Warnings(warnings), nil
 	}
+	recordRejection("CorsPolicy", errs[:own], findings)
 	return admission.Warnings(warnings), apierrors.NewInvalid(kubecorsv1alpha1.GroupVersion.WithKind("CorsPolicy").GroupKind(), p.Name, errs)
 }
