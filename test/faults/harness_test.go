@@ -1,0 +1,434 @@
+package faults
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
+	"github.com/kubecors/kubecors/internal/testenv"
+)
+
+// repoRoot is the repository, from this package's directory.
+const repoRoot = "../.."
+
+// scheme knows every kind the suites create or read.
+var scheme = func() *runtime.Scheme {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{
+		clientgoscheme.AddToScheme, kubecorsv1alpha1.AddToScheme, gatewayv1.Install, apiextensionsv1.AddToScheme,
+	} {
+		if err := add(s); err != nil {
+			panic(err)
+		}
+	}
+	return s
+}()
+
+// managerBinary is the manager built from ./cmd once per suite run, as the
+// image ships it.
+var managerBinary string
+
+var _ = BeforeSuite(func() {
+	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter)))
+	dir, err := os.MkdirTemp("", "kubecors-faults-bin-")
+	Expect(err).NotTo(HaveOccurred())
+	managerBinary = filepath.Join(dir, "manager")
+	//nolint:gosec // G204: go build of this repository into the suite's own directory, no shell.
+	build := exec.Command("go", "build", "-o", managerBinary, filepath.Join(repoRoot, "cmd"))
+	out, err := build.CombinedOutput()
+	Expect(err).NotTo(HaveOccurred(), "go build ./cmd: %s", out)
+	SetDefaultEventuallyPollingInterval(250 * time.Millisecond)
+})
+
+var _ = AfterSuite(func() {
+	_ = os.RemoveAll(filepath.Dir(managerBinary))
+})
+
+// controlPlane is one envtest kube-apiserver and etcd whose data and
+// certificates live in directories of the test's own, so that it can be
+// stopped and started again on the same data, at the same address.
+type controlPlane struct {
+	env *envtest.Environment
+	// cfg is an administrator's configuration without client-side rate
+	// limiting.
+	cfg       *rest.Config
+	c         client.Client
+	clientset *kubernetes.Clientset
+	dir       string
+	// auditLog is the API server's audit log, when one was asked for.
+	auditLog string
+}
+
+// controlPlaneOptions says what a control plane needs beyond the CRDs.
+type controlPlaneOptions struct {
+	// auditUsers are the users whose requests the audit log records.
+	auditUsers []string
+	// gatewayAPI installs the Gateway API CRDs.
+	gatewayAPI bool
+}
+
+func startControlPlane(o controlPlaneOptions) *controlPlane {
+	dir, err := os.MkdirTemp("", "kubecors-faults-")
+	Expect(err).NotTo(HaveOccurred())
+	crds := []string{filepath.Join(repoRoot, "config", "crd", "bases"), filepath.Join(repoRoot, "test", "crds", "traefik")}
+	if o.gatewayAPI {
+		crds = append(crds, filepath.Join(repoRoot, "test", "crds", "gateway-api", "standard"))
+	}
+	env := &envtest.Environment{
+		CRDDirectoryPaths:     crds,
+		ErrorIfCRDPathMissing: true,
+		BinaryAssetsDirectory: testenv.BinaryAssetsDir(),
+	}
+	env.ControlPlane.Etcd = &envtest.Etcd{DataDir: filepath.Join(dir, "etcd")}
+	env.ControlPlane.APIServer = &envtest.APIServer{CertDir: filepath.Join(dir, "apiserver")}
+	for _, d := range []string{env.ControlPlane.Etcd.DataDir, env.ControlPlane.APIServer.CertDir} {
+		Expect(os.MkdirAll(d, 0o700)).To(Succeed())
+	}
+	cp := &controlPlane{env: env, dir: dir}
+	if len(o.auditUsers) > 0 {
+		policy := filepath.Join(dir, "audit-policy.yaml")
+		users, err := json.Marshal(o.auditUsers)
+		Expect(err).NotTo(HaveOccurred())
+		// Metadata is enough: who asked what, of which resource, and the
+		// answer's code.
+		Expect(os.WriteFile(policy, fmt.Appendf(nil, `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+  users: %s
+- level: None
+`, users), 0o600)).To(Succeed())
+		cp.auditLog = filepath.Join(dir, "audit.log")
+		args := env.ControlPlane.APIServer.Configure()
+		args.Set("audit-policy-file", policy)
+		args.Set("audit-log-path", cp.auditLog)
+		args.Set("audit-log-mode", "blocking")
+	}
+	cfg, err := env.Start()
+	Expect(err).NotTo(HaveOccurred())
+	cp.cfg = rest.CopyConfig(cfg)
+	cp.cfg.QPS, cp.cfg.Burst = -1, 0
+	cp.c, err = client.New(cp.cfg, client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+	cp.clientset, err = kubernetes.NewForConfig(cp.cfg)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(cp.stop)
+	return cp
+}
+
+func (cp *controlPlane) stop() {
+	_ = cp.env.Stop()
+	_ = os.RemoveAll(cp.dir)
+}
+
+// restart stops etcd and kube-apiserver and starts them again on the same
+// data directory, certificates and port.
+func (cp *controlPlane) restart(down time.Duration) {
+	Expect(cp.env.ControlPlane.Stop()).To(Succeed())
+	time.Sleep(down)
+	Expect(cp.env.ControlPlane.Start()).To(Succeed())
+}
+
+// adminKubeconfig writes a kubeconfig of the administrator for server
+// (the API server itself, or a proxy in front of it).
+func (cp *controlPlane) kubeconfig(name, server string, authInfo *clientcmdapi.AuthInfo) string {
+	cfg := clientcmdapi.NewConfig()
+	cluster := &clientcmdapi.Cluster{Server: server}
+	if strings.HasPrefix(server, "https:") {
+		cluster.CertificateAuthorityData = cp.cfg.CAData
+	}
+	cfg.Clusters["local"] = cluster
+	cfg.AuthInfos["user"] = authInfo
+	cfg.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "user"}
+	cfg.CurrentContext = "local"
+	path := filepath.Join(cp.dir, name+".kubeconfig")
+	Expect(clientcmd.WriteToFile(*cfg, path)).To(Succeed())
+	return path
+}
+
+// proxy is a reverse proxy in front of the API server, one per manager
+// replica: it counts the replica's requests, authenticates them as the
+// administrator, and injects faults when asked.
+type proxy struct {
+	server *http.Server
+	url    string
+	// fault, when set, decides for each request whether to answer it
+	// with an error instead (an HTTP status, 0 for none).
+	fault atomic.Pointer[func(*http.Request) int]
+
+	mu       sync.Mutex
+	requests int
+	writes   map[string]int // "VERB resource[/subresource]"
+	injected int
+}
+
+func (cp *controlPlane) startProxy() *proxy {
+	target, err := url.Parse(cp.cfg.Host)
+	Expect(err).NotTo(HaveOccurred())
+	transport, err := rest.TransportFor(cp.cfg)
+	Expect(err).NotTo(HaveOccurred())
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.Transport = transport
+	rp.FlushInterval = -1
+	p := &proxy{writes: map[string]int{}}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	p.url = "http://" + l.Addr().String()
+	p.server = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		p.mu.Lock()
+		p.requests++
+		if isWrite(req.Method) {
+			p.writes[req.Method+" "+resourceOf(req.URL.Path)]++
+		}
+		p.mu.Unlock()
+		if f := p.fault.Load(); f != nil {
+			if code := (*f)(req); code != 0 {
+				p.mu.Lock()
+				p.injected++
+				p.mu.Unlock()
+				writeStatus(w, code)
+				return
+			}
+		}
+		rp.ServeHTTP(w, req)
+	})}
+	go func() { _ = p.server.Serve(l) }()
+	DeferCleanup(func() { _ = p.server.Close() })
+	return p
+}
+
+// counts returns the requests and the writes to resource (every write when
+// empty) so far.
+func (p *proxy) counts(resources ...string) (requests, writes int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for key, n := range p.writes {
+		_, resource, _ := strings.Cut(key, " ")
+		if len(resources) == 0 || containsString(resources, resource) {
+			writes += n
+		}
+	}
+	return p.requests, writes
+}
+
+func (p *proxy) injectedCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.injected
+}
+
+func containsString(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+func isWrite(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	}
+	return true
+}
+
+// resourceOf returns "resource" or "resource/subresource" of an API path.
+func resourceOf(path string) string {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	switch {
+	case len(parts) >= 2 && parts[0] == "api":
+		parts = parts[2:]
+	case len(parts) >= 3 && parts[0] == "apis":
+		parts = parts[3:]
+	default:
+		return path
+	}
+	if len(parts) > 2 && parts[0] == "namespaces" {
+		parts = parts[2:]
+	}
+	switch len(parts) {
+	case 0:
+		return ""
+	case 1, 2:
+		return parts[0]
+	default:
+		return parts[0] + "/" + parts[2]
+	}
+}
+
+// writeStatus answers with a Kubernetes Status of code, as the API server
+// would: a conflict, a server error or a throttle.
+func writeStatus(w http.ResponseWriter, code int) {
+	status := metav1.Status{TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}, Status: metav1.StatusFailure, Code: int32(code)}
+	switch code {
+	case http.StatusConflict:
+		status.Reason = metav1.StatusReasonConflict
+		status.Message = "Operation cannot be fulfilled: the object has been modified; please apply your changes to the latest version and try again (injected)"
+	case http.StatusTooManyRequests:
+		status.Reason = metav1.StatusReasonTooManyRequests
+		status.Message = "too many requests (injected)"
+		w.Header().Set("Retry-After", "1")
+	default:
+		status.Reason = metav1.StatusReasonInternalError
+		status.Message = "internal error (injected)"
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(status)
+}
+
+// managerProcess is one run of the manager binary.
+type managerProcess struct {
+	name      string
+	cmd       *exec.Cmd
+	log       string
+	probePort int
+	done      chan struct{}
+}
+
+// managerOptions are what a run of the manager differs in.
+type managerOptions struct {
+	name       string
+	kubeconfig string
+	// webhooks serves the admission webhook (with its self-managed
+	// certificate) on webhookPort; otherwise ENABLE_WEBHOOKS=false.
+	webhooks    bool
+	webhookPort int
+	leaderElect bool
+	metricsPort int
+	extraArgs   []string
+}
+
+// operatorNamespace is the manager's own namespace (leases, the webhook
+// certificate's Secret).
+const operatorNamespace = "kubecors-system"
+
+func (cp *controlPlane) startManager(o managerOptions) *managerProcess {
+	m := &managerProcess{name: o.name, probePort: freePort(), done: make(chan struct{})}
+	args := []string{
+		"--kubeconfig", o.kubeconfig,
+		"--namespace", operatorNamespace,
+		fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", m.probePort),
+		fmt.Sprintf("--leader-elect=%t", o.leaderElect),
+	}
+	if o.metricsPort != 0 {
+		args = append(args, fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", o.metricsPort))
+	}
+	env := os.Environ()
+	if o.webhooks {
+		args = append(args, "--webhook-host=127.0.0.1", fmt.Sprintf("--webhook-port=%d", o.webhookPort),
+			"--webhook-cert-dir="+filepath.Join(cp.dir, o.name+"-certs"), "--webhook-extra-dns-name=localhost",
+			"--webhook-config-name="+webhookConfigName)
+	} else {
+		env = append(env, "ENABLE_WEBHOOKS=false")
+	}
+	args = append(args, o.extraArgs...)
+	m.log = filepath.Join(cp.dir, o.name+".log")
+	f, err := os.OpenFile(m.log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	Expect(err).NotTo(HaveOccurred())
+	m.cmd = exec.Command(managerBinary, args...)
+	m.cmd.Env = env
+	m.cmd.Stdout, m.cmd.Stderr = f, f
+	// The manager must not outlive the suite, even when it is killed.
+	m.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	Expect(m.cmd.Start()).To(Succeed())
+	go func() { _ = m.cmd.Wait(); _ = f.Close(); close(m.done) }()
+	DeferCleanup(m.kill)
+	return m
+}
+
+// kill ends the manager with SIGKILL: no deferred cleanup, no lease
+// release, whatever it was writing stays half done.
+func (m *managerProcess) kill() {
+	_ = m.cmd.Process.Signal(syscall.SIGKILL)
+	<-m.done
+}
+
+// stop ends the manager with SIGTERM, as a rolling update does.
+func (m *managerProcess) stop() {
+	_ = m.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-m.done:
+	case <-time.After(30 * time.Second):
+		m.kill()
+	}
+}
+
+func (m *managerProcess) running() bool {
+	select {
+	case <-m.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// waitReady waits until the manager's readiness probe answers 200.
+func (m *managerProcess) waitReady() {
+	url := fmt.Sprintf("http://127.0.0.1:%d/readyz", m.probePort)
+	Eventually(func() int {
+		Expect(m.running()).To(BeTrue(), "the manager %s exited; its log:\n%s", m.name, m.logText())
+		resp, err := http.Get(url) //nolint:gosec,noctx // G107: a local test URL.
+		if err != nil {
+			return 0
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode
+	}).WithTimeout(90 * time.Second).Should(Equal(http.StatusOK))
+}
+
+func (m *managerProcess) logText() string {
+	raw, _ := os.ReadFile(m.log)
+	return string(raw)
+}
+
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	defer func() { _ = l.Close() }()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// ensureNamespace creates a namespace unless it exists.
+func (cp *controlPlane) ensureNamespace(ctx context.Context, name string) {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	Expect(client.IgnoreAlreadyExists(cp.c.Create(ctx, ns))).To(Succeed())
+}
+
+// webhookConfigName is the ValidatingWebhookConfiguration the suites
+// install and the manager injects its CA into.
+const webhookConfigName = "kubecors-validating-webhook-configuration"
