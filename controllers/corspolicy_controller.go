@@ -59,11 +59,11 @@ type CorsPolicyReconciler struct {
 	gateway gatewayAPI
 }
 
-// +kubebuilder:rbac:groups=kubecors.io,resources=corspolicies,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=kubecors.io,resources=corspolicies/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=kubecors.io,resources=corspolicies,verbs=list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=kubecors.io,resources=corspolicies/status,verbs=patch
 // +kubebuilder:rbac:groups=kubecors.io,resources=corspolicies/finalizers,verbs=update
-// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;patch
-// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingressclasses,verbs=get;list;watch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=list;watch;patch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingressclasses,verbs=list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile brings one policy's targets and status in line with its spec.

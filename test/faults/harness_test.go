@@ -96,6 +96,9 @@ type controlPlaneOptions struct {
 	auditUsers []string
 	// gatewayAPI installs the Gateway API CRDs.
 	gatewayAPI bool
+	// ownerReferencesEnforced turns on the admission plugin that checks
+	// the right to block an owner's deletion (OpenShift has it on).
+	ownerReferencesEnforced bool
 }
 
 func startControlPlane(o controlPlaneOptions) *controlPlane {
@@ -135,6 +138,9 @@ rules:
 		args.Set("audit-policy-file", policy)
 		args.Set("audit-log-path", cp.auditLog)
 		args.Set("audit-log-mode", "blocking")
+	}
+	if o.ownerReferencesEnforced {
+		env.ControlPlane.APIServer.Configure().Append("enable-admission-plugins", "OwnerReferencesPermissionEnforcement")
 	}
 	cfg, err := env.Start()
 	Expect(err).NotTo(HaveOccurred())
