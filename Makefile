@@ -102,6 +102,17 @@ fuzz: ## Run each fuzz target for FUZZTIME.
 		go test "$$pkg" -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) || exit 1; \
 	done
 
+# The fault suite (test/faults, `make test-faults`): FAULTS_SHORT=1 is the CI
+# mode (fewer targets and rounds); FAULTS_SEED replays a run (the suite
+# prints its seed).
+FAULTS_SHORT ?=
+FAULTS_SEED ?=
+
+.PHONY: test-faults
+test-faults: envtest ## Fault suite: the real manager under SIGKILL, API server restarts, injected errors, refusals, GitOps, leader election, webhook down; prints a summary table.
+	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" FAULTS_SHORT="$(FAULTS_SHORT)" FAULTS_SEED="$(FAULTS_SEED)" \
+		go test -tags faults ./test/faults/ -v -count=1 -timeout 60m -ginkgo.label-filter=faults
+
 ##@ Build
 
 .PHONY: build

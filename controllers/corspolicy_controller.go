@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -57,6 +59,9 @@ type CorsPolicyReconciler struct {
 	MaxConcurrentWrites int
 
 	gateway gatewayAPI
+	// ownedChecked holds the policies (by UID) whose unneeded owned
+	// objects are known to be deleted; see unneededObjectKinds.
+	ownedChecked sync.Map
 }
 
 // +kubebuilder:rbac:groups=kubecors.io,resources=corspolicies,verbs=list;watch;create;patch;delete
@@ -120,6 +125,7 @@ func (r *CorsPolicyReconciler) reconcileNormal(ctx context.Context, policy *kube
 		return err
 	}
 	decided := plan.Compute(snapshot, r.Renderers)
+	previous := policy.Status
 	results := r.executeAll(ctx, policy, decided.Targets)
 	// keep holds the targets whose configuration stays: programmed ones,
 	// and failed ones, whose earlier configuration (if any) is left as it
@@ -135,6 +141,23 @@ func (r *CorsPolicyReconciler) reconcileNormal(ctx context.Context, policy *kube
 		}
 	}
 	failures = append(failures, r.cleanupTargets(ctx, policy, keep))
+	// Owned objects go only once every target is clean: a target that
+	// still refers to one must not lose it.
+	_, checked := r.ownedChecked.Load(policy.UID)
+	kinds := unneededObjectKinds(previous, results, !checked)
+	switch {
+	case errors.Join(failures...) != nil:
+		if len(kinds) > 0 {
+			r.ownedChecked.Delete(policy.UID) // the next reconcile must not rely on the status it writes now
+		}
+	default:
+		if err := r.deleteOwnedObjects(ctx, policy, kinds); err != nil {
+			r.ownedChecked.Delete(policy.UID)
+			failures = append(failures, err)
+		} else {
+			r.ownedChecked.Store(policy.UID, true)
+		}
+	}
 	policy.Status = plan.Status(policy, decided.Verdict, results, metav1.Now())
 	return errors.Join(failures...)
 }
@@ -193,8 +216,9 @@ func (r *CorsPolicyReconciler) execute(ctx context.Context, policy *kubecorsv1al
 }
 
 // reconcileDelete removes what kubecors wrote for the policy, then lets
-// the policy go. Owned objects (Traefik Middlewares) follow through their
-// owner reference. A target whose cleanup fails does not stop the others;
+// the policy go. Owned objects (Traefik Middlewares) are deleted too, once
+// no target refers to them (their owner reference would have the garbage
+// collector do it, where one runs). A target whose cleanup fails does not stop the others;
 // the finalizer stays until every target is clean, so nothing kubecors
 // wrote is left behind.
 func (r *CorsPolicyReconciler) reconcileDelete(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy) error {
@@ -204,6 +228,10 @@ func (r *CorsPolicyReconciler) reconcileDelete(ctx context.Context, policy *kube
 	if err := r.cleanupTargets(ctx, policy, nil); err != nil {
 		return err
 	}
+	if err := r.deleteOwnedObjects(ctx, policy, slices.Collect(maps.Values(ownedObjectKinds()))); err != nil {
+		return err
+	}
+	r.ownedChecked.Delete(policy.UID)
 	before := policy.DeepCopy()
 	controllerutil.RemoveFinalizer(policy, finalizer)
 	return client.IgnoreNotFound(r.Patch(ctx, policy, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})))

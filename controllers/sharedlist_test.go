@@ -9,6 +9,7 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -100,5 +101,63 @@ var _ = Describe("A Traefik Ingress handed from one policy to another", func() {
 		lift()
 		Eventually(annotationsOf(ns)).Should(HaveKeyWithValue(traefik.MiddlewaresAnnotation, "kube-system-auth@kubernetescrd"))
 		Expect(annotationsOf(ns)(Default)).NotTo(HaveKey(traefik.MiddlewareList.RecordKey))
+	})
+})
+
+// The fault suite found this too: a policy that no longer governs any
+// Traefik target kept its Middleware for good (only its deletion, through
+// the garbage collector, removed it).
+var _ = Describe("A policy's Middleware", func() {
+	middlewares := func(ns string) func(Gomega) []string {
+		return func(g Gomega) []string {
+			list := &unstructured.UnstructuredList{}
+			list.SetGroupVersionKind(middlewareGVK.GroupVersion().WithKind("MiddlewareList"))
+			g.Expect(k8sClient.List(ctx, list, client.InNamespace(ns))).To(Succeed())
+			var names []string
+			for _, mw := range list.Items {
+				names = append(names, mw.GetName())
+			}
+			return names
+		}
+	}
+
+	It("is deleted once no target needs it, and with the policy; Middlewares kubecors did not create stay", func() {
+		ns := newNamespace()
+		ensureClass("traefik", traefik.Controller)
+		own := &unstructured.Unstructured{}
+		own.SetGroupVersionKind(middlewareGVK)
+		own.SetNamespace(ns)
+		own.SetName("auth")
+		own.SetLabels(map[string]string{"app.kubernetes.io/managed-by": "kubecors"}) // a look-alike, not controlled by a policy
+		own.Object["spec"] = map[string]any{"basicAuth": map[string]any{"secret": "users"}}
+		Expect(k8sClient.Create(ctx, own)).To(Succeed())
+		for _, name := range []string{"web", "api"} {
+			Expect(k8sClient.Create(ctx, classedIngress(ns, name, "traefik", nil))).To(Succeed())
+		}
+		p := policy(ns, "shop", func(s *kubecorsv1alpha1.CorsPolicySpec) {
+			s.TargetRefs = []kubecorsv1alpha1.PolicyTargetReference{ingressRef("web")}
+		})
+		Expect(k8sClient.Create(ctx, p)).To(Succeed())
+		Eventually(middlewares(ns)).Should(ConsistOf("auth", traefik.MiddlewareName("shop")))
+
+		// Still needed by the target that stays.
+		updatePolicy(p, func(p *kubecorsv1alpha1.CorsPolicy) {
+			p.Spec.TargetRefs = []kubecorsv1alpha1.PolicyTargetReference{ingressRef("web"), ingressRef("api")}
+		})
+		Eventually(annotationsOf(ns)).Should(HaveKey(traefik.MiddlewaresAnnotation))
+		// No Traefik target left: the Middleware goes, after the reference.
+		updatePolicy(p, func(p *kubecorsv1alpha1.CorsPolicy) {
+			p.Spec.TargetRefs = []kubecorsv1alpha1.PolicyTargetReference{ingressRef("gone")}
+		})
+		Eventually(middlewares(ns)).Should(ConsistOf("auth"))
+		Expect(annotationsOf(ns)(Default)).NotTo(HaveKey(traefik.MiddlewaresAnnotation))
+
+		// Back, then the policy deleted: no garbage collector runs here.
+		updatePolicy(p, func(p *kubecorsv1alpha1.CorsPolicy) {
+			p.Spec.TargetRefs = []kubecorsv1alpha1.PolicyTargetReference{ingressRef("web")}
+		})
+		Eventually(middlewares(ns)).Should(ConsistOf("auth", traefik.MiddlewareName("shop")))
+		deleteAndWait(p)
+		Expect(middlewares(ns)(Default)).To(ConsistOf("auth"))
 	})
 })

@@ -139,9 +139,9 @@ func (w *workload) jitter(lo, hi time.Duration) time.Duration {
 
 const convergeTimeout = 3 * time.Minute
 
-var _ = Describe("Faults", Ordered, Label("faults"), func() {
-	BeforeAll(printSeed)
+var _ = ReportBeforeSuite(func(Report) { printSeed() })
 
+var _ = Describe("Faults", Label("faults"), func() {
 	It("SIGKILL at random moments during convergence while policies change: every target ends with the final policy's configuration", func(ctx SpecContext) {
 		started := time.Now()
 		w, _, kubeconfig := newWorkload(ctx, "shop", fullTargets, 5, 1)

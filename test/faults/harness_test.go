@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -112,6 +114,8 @@ func startControlPlane(o controlPlaneOptions) *controlPlane {
 		CRDDirectoryPaths:     crds,
 		ErrorIfCRDPathMissing: true,
 		BinaryAssetsDirectory: testenv.BinaryAssetsDir(),
+		// kube-apiserver drains the manager's watches before it exits.
+		ControlPlaneStopTimeout: 2 * time.Minute,
 	}
 	env.ControlPlane.Etcd = &envtest.Etcd{DataDir: filepath.Join(dir, "etcd")}
 	env.ControlPlane.APIServer = &envtest.APIServer{CertDir: filepath.Join(dir, "apiserver")}
@@ -208,6 +212,9 @@ func (cp *controlPlane) startProxy() *proxy {
 	rp := httputil.NewSingleHostReverseProxy(target)
 	rp.Transport = transport
 	rp.FlushInterval = -1
+	// While the API server restarts every request fails; the manager's
+	// log says so, the suite's output need not.
+	rp.ErrorLog = log.New(io.Discard, "", 0)
 	p := &proxy{writes: map[string]int{}}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	Expect(err).NotTo(HaveOccurred())
