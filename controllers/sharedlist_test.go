@@ -113,7 +113,7 @@ var _ = Describe("A policy's Middleware", func() {
 			list := &unstructured.UnstructuredList{}
 			list.SetGroupVersionKind(middlewareGVK.GroupVersion().WithKind("MiddlewareList"))
 			g.Expect(k8sClient.List(ctx, list, client.InNamespace(ns))).To(Succeed())
-			var names []string
+			names := make([]string, 0, len(list.Items))
 			for _, mw := range list.Items {
 				names = append(names, mw.GetName())
 			}

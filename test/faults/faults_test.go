@@ -25,6 +25,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
@@ -96,9 +97,9 @@ var _ = ReportAfterSuite("fault summary", func(r Report) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nFault suite summary (seed %d, %s mode)\n", seed, map[bool]string{true: "short", false: "full"}[short])
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "scenario\trounds\ttargets\tlost\torphaned\tstale\tawaiting GC\ttime\tmeasured")
+	_, _ = fmt.Fprintln(tw, "scenario\trounds\ttargets\tlost\torphaned\tstale\tawaiting GC\ttime\tmeasured")
 	for _, s := range results {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", s.name, s.rounds, s.targets, s.lost, s.orphaned, s.stale, s.awaitingGC, s.duration, s.measured)
+		_, _ = fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", s.name, s.rounds, s.targets, s.lost, s.orphaned, s.stale, s.awaitingGC, s.duration, s.measured)
 	}
 	_ = tw.Flush()
 	fmt.Print(b.String())
@@ -109,19 +110,20 @@ var _ = ReportAfterSuite("fault summary", func(r Report) {
 
 // newWorkload starts a control plane and creates a workload on it; the
 // manager it returns the kubeconfig for goes through a counting proxy.
-func newWorkload(ctx context.Context, namespace string, targets, groups int, offset uint64) (*workload, *proxy, string) {
+func newWorkload(ctx context.Context, targets, groups int, offset uint64) (*workload, *proxy, string) {
 	cp := startControlPlane(controlPlaneOptions{})
 	px := cp.startProxy()
 	kubeconfig := cp.kubeconfig("manager", px.url, &clientcmdapi.AuthInfo{})
-	w := &workload{cp: cp, namespace: namespace, targets: targets, groups: groups, rng: rand.New(rand.NewPCG(seed, offset))}
+	//nolint:gosec // G404: a seeded, reproducible workload, not a secret.
+	w := &workload{cp: cp, namespace: "shop", targets: targets, groups: groups, rng: rand.New(rand.NewPCG(seed, offset))}
 	w.create(ctx)
 	return w, px, kubeconfig
 }
 
-// converge waits until the namespace matches its final policies, or the
-// timeout, and returns the last verdict.
-func converge(ctx context.Context, w *workload, timeout time.Duration) verdict {
-	deadline := time.Now().Add(timeout)
+// converge waits until the namespace matches its final policies, or
+// convergeTimeout, and returns the last verdict.
+func converge(ctx context.Context, w *workload) verdict {
+	deadline := time.Now().Add(convergeTimeout)
 	for {
 		v := w.check(ctx)
 		if v.clean() || time.Now().After(deadline) {
@@ -144,7 +146,7 @@ var _ = ReportBeforeSuite(func(Report) { printSeed() })
 var _ = Describe("Faults", Label("faults"), func() {
 	It("SIGKILL at random moments during convergence while policies change: every target ends with the final policy's configuration", func(ctx SpecContext) {
 		started := time.Now()
-		w, _, kubeconfig := newWorkload(ctx, "shop", fullTargets, 5, 1)
+		w, _, kubeconfig := newWorkload(ctx, fullTargets, 5, 1)
 		for round := range killRounds {
 			w.change(ctx)
 			m := w.cp.startManager(managerOptions{name: fmt.Sprintf("kill-%02d", round), kubeconfig: kubeconfig})
@@ -154,7 +156,7 @@ var _ = Describe("Faults", Label("faults"), func() {
 			m.kill()
 		}
 		m := w.cp.startManager(managerOptions{name: "final", kubeconfig: kubeconfig})
-		v := converge(ctx, w, convergeTimeout)
+		v := converge(ctx, w)
 		m.stop()
 		record("SIGKILL during convergence", killRounds, v, started, fmt.Sprintf("%d kills", killRounds))
 		Expect(v.clean()).To(BeTrue(), v.String())
@@ -162,9 +164,9 @@ var _ = Describe("Faults", Label("faults"), func() {
 
 	It("deletions and relabelling while the manager is down: cleanup completes on restart", func(ctx SpecContext) {
 		started := time.Now()
-		w, _, kubeconfig := newWorkload(ctx, "shop", fullTargets/2, 4, 2)
+		w, _, kubeconfig := newWorkload(ctx, fullTargets/2, 4, 2)
 		m := w.cp.startManager(managerOptions{name: "before", kubeconfig: kubeconfig})
-		Expect(converge(ctx, w, convergeTimeout).clean()).To(BeTrue())
+		Expect(converge(ctx, w).clean()).To(BeTrue())
 		m.kill()
 		// Down: one policy deleted (it stays, terminating, behind its
 		// finalizer), a tenth of the targets deleted, another tenth
@@ -179,7 +181,7 @@ var _ = Describe("Faults", Label("faults"), func() {
 			w.relabel(ctx, i, w.groups)
 		}
 		m = w.cp.startManager(managerOptions{name: "after", kubeconfig: kubeconfig})
-		v := converge(ctx, w, convergeTimeout)
+		v := converge(ctx, w)
 		Eventually(func() error {
 			return w.cp.c.Get(ctx, client.ObjectKey{Namespace: w.namespace, Name: policyName(0)}, &kubecorsv1alpha1.CorsPolicy{})
 		}).WithTimeout(time.Minute).Should(Satisfy(apierrors.IsNotFound), "the deleted policy's finalizer is removed")
@@ -190,14 +192,14 @@ var _ = Describe("Faults", Label("faults"), func() {
 
 	It("the API server restarted mid-run (etcd and kube-apiserver on the same data): the operator recovers by itself", func(ctx SpecContext) {
 		started := time.Now()
-		w, _, kubeconfig := newWorkload(ctx, "shop", fullTargets/2, 4, 3)
+		w, _, kubeconfig := newWorkload(ctx, fullTargets/2, 4, 3)
 		m := w.cp.startManager(managerOptions{name: "survivor", kubeconfig: kubeconfig})
-		Expect(converge(ctx, w, convergeTimeout).clean()).To(BeTrue())
+		Expect(converge(ctx, w).clean()).To(BeTrue())
 		w.change(ctx)
 		time.Sleep(w.jitter(200*time.Millisecond, time.Second))
 		w.cp.restart(5 * time.Second)
 		w.change(ctx)
-		v := converge(ctx, w, convergeTimeout)
+		v := converge(ctx, w)
 		Expect(m.running()).To(BeTrue(), "the manager exited when the API server went away")
 		pid := m.cmd.Process.Pid
 		m.stop()
@@ -207,10 +209,10 @@ var _ = Describe("Faults", Label("faults"), func() {
 
 	It("transient errors and write conflicts: bounded retries, nothing lost, no hot loop", func(ctx SpecContext) {
 		started := time.Now()
-		w, px, kubeconfig := newWorkload(ctx, "shop", fullTargets/2, 4, 4)
+		w, px, kubeconfig := newWorkload(ctx, fullTargets/2, 4, 4)
 		// One write in five fails: a conflict, a server error or a throttle.
 		var mu sync.Mutex
-		faultRNG := rand.New(rand.NewPCG(seed, 40))
+		faultRNG := rand.New(rand.NewPCG(seed, 40)) //nolint:gosec // G404: seeded, reproducible faults.
 		fault := func(req *http.Request) int {
 			if !isWrite(req.Method) || strings.Contains(req.URL.Path, "/leases/") {
 				return 0
@@ -243,7 +245,7 @@ var _ = Describe("Faults", Label("faults"), func() {
 		}()
 		m := w.cp.startManager(managerOptions{name: "faulty", kubeconfig: kubeconfig})
 		w.change(ctx)
-		v := converge(ctx, w, convergeTimeout)
+		v := converge(ctx, w)
 		convergeRequests, convergeWrites := px.counts()
 		// Steady state, faults and bumps still on: nothing is left to do,
 		// so (almost) nothing is written, however often the targets change.
@@ -263,7 +265,7 @@ var _ = Describe("Faults", Label("faults"), func() {
 
 	It("admission refusing writes to some targets: the others are programmed, the refused are reported and recover when the refusal is lifted", func(ctx SpecContext) {
 		started := time.Now()
-		w, _, kubeconfig := newWorkload(ctx, "shop", fullTargets/5, 2, 5)
+		w, _, kubeconfig := newWorkload(ctx, fullTargets/5, 2, 5)
 		// A tenth of the targets frozen by a ValidatingAdmissionPolicy, and
 		// one more behind a webhook that never answers in time.
 		frozen := w.targets / 10
@@ -290,7 +292,7 @@ var _ = Describe("Faults", Label("faults"), func() {
 		lift()
 		liftSlow()
 		liftedAt := time.Now()
-		v = converge(ctx, w, convergeTimeout)
+		v = converge(ctx, w)
 		recovered := time.Since(liftedAt).Round(time.Second)
 		m.stop()
 		record("admission refuses some targets", 1, v, started, fmt.Sprintf("%d refused by a policy, 1 by a webhook timing out; recovered %s after lifting", frozen, recovered))
@@ -299,9 +301,9 @@ var _ = Describe("Faults", Label("faults"), func() {
 
 	It("a GitOps tool re-applying targets every few seconds: writes per minute stay bounded and the state converges", func(ctx SpecContext) {
 		started := time.Now()
-		w, px, kubeconfig := newWorkload(ctx, "shop", fullTargets/5, 2, 6)
+		w, px, kubeconfig := newWorkload(ctx, fullTargets/5, 2, 6)
 		m := w.cp.startManager(managerOptions{name: "gitops", kubeconfig: kubeconfig})
-		Expect(converge(ctx, w, convergeTimeout).clean()).To(BeTrue())
+		Expect(converge(ctx, w).clean()).To(BeTrue())
 		// The tool replaces (PUT) five targets with its manifest, which
 		// knows nothing of kubecors's annotations, every 3 seconds.
 		period, duration := 3*time.Second, time.Duration(sizeFor(120, 30))*time.Second
@@ -319,7 +321,7 @@ var _ = Describe("Faults", Label("faults"), func() {
 			}
 		}
 		_, after := px.counts("ingresses")
-		v := converge(ctx, w, convergeTimeout)
+		v := converge(ctx, w)
 		m.stop()
 		minutes := duration.Minutes()
 		writesPerMinute, appliesPerMinute := float64(after-before)/minutes, float64(applies)/minutes
@@ -333,7 +335,7 @@ var _ = Describe("Faults", Label("faults"), func() {
 
 	It("two replicas with leader election: only the leader writes; killing it hands over within the lease duration", func(ctx SpecContext) {
 		started := time.Now()
-		w, _, _ := newWorkload(ctx, "shop", fullTargets/5, 2, 7)
+		w, _, _ := newWorkload(ctx, fullTargets/5, 2, 7)
 		w.cp.ensureNamespace(ctx, operatorNamespace)
 		replicas := map[string]*managerProcess{}
 		proxies := map[string]*proxy{}
@@ -342,7 +344,7 @@ var _ = Describe("Faults", Label("faults"), func() {
 			replicas[name] = w.cp.startManager(managerOptions{name: name, leaderElect: true,
 				kubeconfig: w.cp.kubeconfig(name, proxies[name].url, &clientcmdapi.AuthInfo{})})
 		}
-		Expect(converge(ctx, w, convergeTimeout).clean()).To(BeTrue())
+		Expect(converge(ctx, w).clean()).To(BeTrue())
 		leader := leaseHolder(ctx, w.cp)
 		Expect(leader).NotTo(BeEmpty())
 		// The lease names a host and a random id, not the replica: the
@@ -363,7 +365,7 @@ var _ = Describe("Faults", Label("faults"), func() {
 		w.change(ctx)
 		Eventually(func() string { return leaseHolder(ctx, w.cp) }).WithTimeout(time.Minute).ShouldNot(Equal(leader))
 		handover := time.Since(killed)
-		v := converge(ctx, w, convergeTimeout)
+		v := converge(ctx, w)
 		replicas[follower].stop()
 		_, followerWrites = proxies[follower].counts(managedResources...)
 		record("leader election, leader killed", 1, v, started,
@@ -375,22 +377,28 @@ var _ = Describe("Faults", Label("faults"), func() {
 
 	It("the webhook down: CorsPolicy writes are refused with a clear message, cleanup and finalizer removal go on", func(ctx SpecContext) {
 		started := time.Now()
-		w, _, kubeconfig := newWorkload(ctx, "shop", 20, 2, 8)
+		w, _, kubeconfig := newWorkload(ctx, 20, 2, 8)
 		w.cp.ensureNamespace(ctx, operatorNamespace)
 		webhookPort := freePort()
 		installWebhook(ctx, w.cp, webhookPort)
 		m := w.cp.startManager(managerOptions{name: "with-webhook", kubeconfig: kubeconfig, webhooks: true, webhookPort: webhookPort})
 		m.waitReady()
-		Expect(converge(ctx, w, convergeTimeout).clean()).To(BeTrue())
+		Expect(converge(ctx, w).clean()).To(BeTrue())
 		// The webhook becomes unreachable while the manager runs (a network
 		// policy, a Service without endpoints): point it at a closed port.
-		vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{}
-		Expect(w.cp.c.Get(ctx, client.ObjectKey{Name: webhookConfigName}, vwc)).To(Succeed())
-		for i := range vwc.Webhooks {
-			url := strings.Replace(*vwc.Webhooks[i].ClientConfig.URL, fmt.Sprintf(":%d/", webhookPort), fmt.Sprintf(":%d/", freePort()), 1)
-			vwc.Webhooks[i].ClientConfig.URL = &url
-		}
-		Expect(w.cp.c.Update(ctx, vwc)).To(Succeed())
+		deadPort := freePort()
+		// The manager writes the configuration too (its CA bundle).
+		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+			if err := w.cp.c.Get(ctx, client.ObjectKey{Name: webhookConfigName}, vwc); err != nil {
+				return err
+			}
+			for i := range vwc.Webhooks {
+				url := strings.Replace(*vwc.Webhooks[i].ClientConfig.URL, fmt.Sprintf(":%d/", webhookPort), fmt.Sprintf(":%d/", deadPort), 1)
+				vwc.Webhooks[i].ClientConfig.URL = &url
+			}
+			return w.cp.c.Update(ctx, vwc)
+		})).To(Succeed())
 		err := w.cp.c.Create(ctx, w.policy(w.groups))
 		Expect(err).To(MatchError(And(ContainSubstring(`failed calling webhook "vcorspolicy-v1alpha1.kubecors.io"`), ContainSubstring("connection refused"))))
 		refusal := err.Error()
@@ -401,7 +409,7 @@ var _ = Describe("Faults", Label("faults"), func() {
 		Eventually(func() error {
 			return w.cp.c.Get(ctx, client.ObjectKey{Namespace: w.namespace, Name: policyName(0)}, &kubecorsv1alpha1.CorsPolicy{})
 		}).WithTimeout(time.Minute).Should(Satisfy(apierrors.IsNotFound), "the finalizer is removed with the webhook down")
-		v := converge(ctx, w, convergeTimeout)
+		v := converge(ctx, w)
 		m.stop()
 		record("webhook down", 1, v, started, "create refused: "+shorten(refusal, 90)+"; deletion completed")
 		Expect(v.clean()).To(BeTrue(), v.String())

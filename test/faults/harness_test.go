@@ -4,18 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log"
 	"net"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -163,14 +157,6 @@ func (cp *controlPlane) stop() {
 	_ = os.RemoveAll(cp.dir)
 }
 
-// restart stops etcd and kube-apiserver and starts them again on the same
-// data directory, certificates and port.
-func (cp *controlPlane) restart(down time.Duration) {
-	Expect(cp.env.ControlPlane.Stop()).To(Succeed())
-	time.Sleep(down)
-	Expect(cp.env.ControlPlane.Start()).To(Succeed())
-}
-
 // adminKubeconfig writes a kubeconfig of the administrator for server
 // (the API server itself, or a proxy in front of it).
 func (cp *controlPlane) kubeconfig(name, server string, authInfo *clientcmdapi.AuthInfo) string {
@@ -186,142 +172,6 @@ func (cp *controlPlane) kubeconfig(name, server string, authInfo *clientcmdapi.A
 	path := filepath.Join(cp.dir, name+".kubeconfig")
 	Expect(clientcmd.WriteToFile(*cfg, path)).To(Succeed())
 	return path
-}
-
-// proxy is a reverse proxy in front of the API server, one per manager
-// replica: it counts the replica's requests, authenticates them as the
-// administrator, and injects faults when asked.
-type proxy struct {
-	server *http.Server
-	url    string
-	// fault, when set, decides for each request whether to answer it
-	// with an error instead (an HTTP status, 0 for none).
-	fault atomic.Pointer[func(*http.Request) int]
-
-	mu       sync.Mutex
-	requests int
-	writes   map[string]int // "VERB resource[/subresource]"
-	injected int
-}
-
-func (cp *controlPlane) startProxy() *proxy {
-	target, err := url.Parse(cp.cfg.Host)
-	Expect(err).NotTo(HaveOccurred())
-	transport, err := rest.TransportFor(cp.cfg)
-	Expect(err).NotTo(HaveOccurred())
-	rp := httputil.NewSingleHostReverseProxy(target)
-	rp.Transport = transport
-	rp.FlushInterval = -1
-	// While the API server restarts every request fails; the manager's
-	// log says so, the suite's output need not.
-	rp.ErrorLog = log.New(io.Discard, "", 0)
-	p := &proxy{writes: map[string]int{}}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	Expect(err).NotTo(HaveOccurred())
-	p.url = "http://" + l.Addr().String()
-	p.server = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		p.mu.Lock()
-		p.requests++
-		if isWrite(req.Method) {
-			p.writes[req.Method+" "+resourceOf(req.URL.Path)]++
-		}
-		p.mu.Unlock()
-		if f := p.fault.Load(); f != nil {
-			if code := (*f)(req); code != 0 {
-				p.mu.Lock()
-				p.injected++
-				p.mu.Unlock()
-				writeStatus(w, code)
-				return
-			}
-		}
-		rp.ServeHTTP(w, req)
-	})}
-	go func() { _ = p.server.Serve(l) }()
-	DeferCleanup(func() { _ = p.server.Close() })
-	return p
-}
-
-// counts returns the requests and the writes to resource (every write when
-// empty) so far.
-func (p *proxy) counts(resources ...string) (requests, writes int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for key, n := range p.writes {
-		_, resource, _ := strings.Cut(key, " ")
-		if len(resources) == 0 || containsString(resources, resource) {
-			writes += n
-		}
-	}
-	return p.requests, writes
-}
-
-func (p *proxy) injectedCount() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.injected
-}
-
-func containsString(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
-}
-
-func isWrite(method string) bool {
-	switch method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions:
-		return false
-	}
-	return true
-}
-
-// resourceOf returns "resource" or "resource/subresource" of an API path.
-func resourceOf(path string) string {
-	parts := strings.Split(strings.Trim(path, "/"), "/")
-	switch {
-	case len(parts) >= 2 && parts[0] == "api":
-		parts = parts[2:]
-	case len(parts) >= 3 && parts[0] == "apis":
-		parts = parts[3:]
-	default:
-		return path
-	}
-	if len(parts) > 2 && parts[0] == "namespaces" {
-		parts = parts[2:]
-	}
-	switch len(parts) {
-	case 0:
-		return ""
-	case 1, 2:
-		return parts[0]
-	default:
-		return parts[0] + "/" + parts[2]
-	}
-}
-
-// writeStatus answers with a Kubernetes Status of code, as the API server
-// would: a conflict, a server error or a throttle.
-func writeStatus(w http.ResponseWriter, code int) {
-	status := metav1.Status{TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}, Status: metav1.StatusFailure, Code: int32(code)}
-	switch code {
-	case http.StatusConflict:
-		status.Reason = metav1.StatusReasonConflict
-		status.Message = "Operation cannot be fulfilled: the object has been modified; please apply your changes to the latest version and try again (injected)"
-	case http.StatusTooManyRequests:
-		status.Reason = metav1.StatusReasonTooManyRequests
-		status.Message = "too many requests (injected)"
-		w.Header().Set("Retry-After", "1")
-	default:
-		status.Reason = metav1.StatusReasonInternalError
-		status.Message = "internal error (injected)"
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(status)
 }
 
 // managerProcess is one run of the manager binary.
@@ -373,7 +223,7 @@ func (cp *controlPlane) startManager(o managerOptions) *managerProcess {
 	m.log = filepath.Join(cp.dir, o.name+".log")
 	f, err := os.OpenFile(m.log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	Expect(err).NotTo(HaveOccurred())
-	m.cmd = exec.Command(managerBinary, args...)
+	m.cmd = exec.Command(managerBinary, args...) //nolint:gosec // G204: the manager the suite built, with the suite's own arguments.
 	m.cmd.Env = env
 	m.cmd.Stdout, m.cmd.Stderr = f, f
 	// The manager must not outlive the suite, even when it is killed.
@@ -412,10 +262,10 @@ func (m *managerProcess) running() bool {
 
 // waitReady waits until the manager's readiness probe answers 200.
 func (m *managerProcess) waitReady() {
-	url := fmt.Sprintf("http://127.0.0.1:%d/readyz", m.probePort)
+	readyURL := fmt.Sprintf("http://127.0.0.1:%d/readyz", m.probePort)
 	Eventually(func() int {
 		Expect(m.running()).To(BeTrue(), "the manager %s exited; its log:\n%s", m.name, m.logText())
-		resp, err := http.Get(url) //nolint:gosec,noctx // G107: a local test URL.
+		resp, err := http.Get(readyURL) //nolint:gosec,noctx // G107: a local test URL.
 		if err != nil {
 			return 0
 		}

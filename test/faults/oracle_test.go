@@ -1,3 +1,5 @@
+//go:build faults
+
 package faults
 
 import (
@@ -14,19 +16,14 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/controllers"
 	"github.com/kubecors/kubecors/internal/dataplanes"
 	"github.com/kubecors/kubecors/internal/dataplanes/registry"
-	"github.com/kubecors/kubecors/internal/dataplanes/traefik"
 	"github.com/kubecors/kubecors/internal/plan"
 )
-
-// middlewareGVK is Traefik's Middleware, read as unstructured content.
-var middlewareGVK = schema.GroupVersionKind{Group: traefik.Group, Version: traefik.Version, Kind: traefik.Kind}
 
 // verdict is what checking a namespace against its final policies found.
 // A target (an Ingress, or a Middleware kubecors owns) counts once in each
@@ -63,14 +60,6 @@ func (v *verdict) note(format string, args ...any) {
 	if len(v.examples) < 5 {
 		v.examples = append(v.examples, fmt.Sprintf(format, args...))
 	}
-}
-
-// userState is what the user put on an Ingress, which kubecors must keep.
-type userState struct {
-	annotations map[string]string
-	// listEntries are the user's own entries of the data plane's shared
-	// list (Traefik's router.middlewares), in order.
-	listEntries []string
 }
 
 // check compares every Ingress of namespace, and every Middleware, with
@@ -175,6 +164,14 @@ func (cp *controlPlane) check(ctx context.Context, namespace string, user func(n
 		v.orphaned += btoi(orphaned)
 	}
 
+	cp.checkMiddlewares(ctx, namespace, middlewares, policyUIDs, &v)
+	sort.Strings(v.examples)
+	return v
+}
+
+// checkMiddlewares compares the namespace's Middlewares with those the
+// final policies render (expected, by name).
+func (cp *controlPlane) checkMiddlewares(ctx context.Context, namespace string, middlewares map[string]*unstructured.Unstructured, policyUIDs map[string]bool, v *verdict) {
 	actual := &unstructured.UnstructuredList{}
 	actual.SetGroupVersionKind(middlewareGVK.GroupVersion().WithKind(middlewareGVK.Kind + "List"))
 	Expect(cp.c.List(ctx, actual, client.InNamespace(namespace))).To(Succeed())
@@ -205,8 +202,6 @@ func (cp *controlPlane) check(ctx context.Context, namespace string, user func(n
 			v.note("Middleware %s is missing", name)
 		}
 	}
-	sort.Strings(v.examples)
-	return v
 }
 
 func btoi(b bool) int {

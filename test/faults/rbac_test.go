@@ -28,6 +28,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -68,9 +69,9 @@ func decodeRBAC(paths ...string) (clusterRoles []rbacv1.ClusterRole, roles []rba
 		raw, err := os.ReadFile(path)
 		Expect(err).NotTo(HaveOccurred())
 		for doc := range strings.SplitSeq(string(raw), "\n---") {
-			var meta metav1.TypeMeta
-			Expect(yaml.Unmarshal([]byte(doc), &meta)).To(Succeed())
-			switch meta.Kind {
+			var typeMeta metav1.TypeMeta
+			Expect(yaml.Unmarshal([]byte(doc), &typeMeta)).To(Succeed())
+			switch typeMeta.Kind {
 			case "ClusterRole":
 				var cr rbacv1.ClusterRole
 				Expect(yaml.UnmarshalStrict([]byte(doc), &cr)).To(Succeed())
@@ -209,7 +210,6 @@ var _ = Describe("Least privilege", Ordered, Label("rbac"), func() {
 		for _, cr := range clusterRoles {
 			Expect(cr.Rules).NotTo(ContainElement(HaveField("Resources", ContainElement("secrets"))),
 				"ClusterRole %s grants Secrets cluster-wide", cr.Name)
-			cr := cr
 			Expect(cp.c.Create(ctx, &cr)).To(Succeed())
 			Expect(cp.c.Create(ctx, &rbacv1.ClusterRoleBinding{
 				ObjectMeta: metav1.ObjectMeta{Name: cr.Name}, Subjects: subject,
@@ -281,15 +281,21 @@ var _ = Describe("Least privilege", Ordered, Label("rbac"), func() {
 		scrapeMetrics(ctx, cp, metricsPort)
 
 		By("the ClusterCorsPolicy's default policy follows its changes")
-		ccp := &kubecorsv1alpha1.ClusterCorsPolicy{}
-		Expect(cp.c.Get(ctx, client.ObjectKey{Name: "baseline"}, ccp)).To(Succeed())
-		ccp.Spec.DefaultPolicy.AllowOrigins = []kubecorsv1alpha1.Origin{"https://admin.example.com"}
-		Expect(cp.c.Update(ctx, ccp)).To(Succeed())
+		origins := []kubecorsv1alpha1.Origin{"https://admin.example.com"}
+		// The manager writes the ClusterCorsPolicy's status.
+		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			ccp := &kubecorsv1alpha1.ClusterCorsPolicy{}
+			if err := cp.c.Get(ctx, client.ObjectKey{Name: "baseline"}, ccp); err != nil {
+				return err
+			}
+			ccp.Spec.DefaultPolicy.AllowOrigins = origins
+			return cp.c.Update(ctx, ccp)
+		})).To(Succeed())
 		Eventually(func() []kubecorsv1alpha1.Origin {
 			p := &kubecorsv1alpha1.CorsPolicy{}
 			_ = cp.c.Get(ctx, client.ObjectKey{Namespace: appNS, Name: "kubecors-default-baseline"}, p)
 			return p.Spec.AllowOrigins
-		}, 30*time.Second).Should(Equal(ccp.Spec.DefaultPolicy.AllowOrigins))
+		}, 30*time.Second).Should(Equal(origins))
 
 		By("cleanup: deleting the policies and the ClusterCorsPolicy removes everything kubecors wrote")
 		for _, p := range paths {
@@ -301,7 +307,7 @@ var _ = Describe("Least privilege", Ordered, Label("rbac"), func() {
 		Eventually(func() []string {
 			policies := &kubecorsv1alpha1.CorsPolicyList{}
 			Expect(cp.c.List(ctx, policies)).To(Succeed())
-			var names []string
+			names := make([]string, 0, len(policies.Items))
 			for _, p := range policies.Items {
 				names = append(names, p.Namespace+"/"+p.Name)
 			}
@@ -313,7 +319,7 @@ var _ = Describe("Least privilege", Ordered, Label("rbac"), func() {
 			var left []string
 			for _, ing := range ingresses.Items {
 				for k := range ing.Annotations {
-					if k != ownerAnnotation && !(k == traefik.MiddlewaresAnnotation && ing.Annotations[k] == userMiddleware) {
+					if k != ownerAnnotation && (k != traefik.MiddlewaresAnnotation || ing.Annotations[k] != userMiddleware) {
 						left = append(left, ing.Name+": "+k)
 					}
 				}
@@ -413,7 +419,6 @@ func createEveryPath(ctx context.Context, cp *controlPlane) []path {
 		ns.Labels["env"] = "prod"
 		Expect(cp.c.Patch(ctx, ns, patch)).To(Succeed())
 	}
-	w := &workload{cp: cp, namespace: appNS}
 	// The Traefik targets' own middleware (userMiddleware).
 	auth := &unstructured.Unstructured{}
 	auth.SetGroupVersionKind(middlewareGVK)
@@ -421,12 +426,12 @@ func createEveryPath(ctx context.Context, cp *controlPlane) []path {
 	auth.SetName("auth")
 	auth.Object["spec"] = map[string]any{"basicAuth": map[string]any{"secret": "users"}}
 	Expect(client.IgnoreAlreadyExists(cp.c.Create(ctx, auth))).To(Succeed())
-	var paths []path
+	paths := make([]path, 0, 6)
 	for i, class := range []string{"nginx", "haproxy", "traefik"} {
 		if err := cp.c.Create(ctx, &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: class}, Spec: networkingv1.IngressClassSpec{Controller: classes[class]}}); err != nil {
 			Expect(apierrors.IsAlreadyExists(err)).To(BeTrue())
 		}
-		ing := w.ingress(map[string]int{"nginx": 2, "haproxy": 1, "traefik": 0}[class], 0)
+		ing := targetIngress(appNS, map[string]int{"nginx": 2, "haproxy": 1, "traefik": 0}[class], 0)
 		ing.Name = class + "-" + suffix
 		ing.Labels = map[string]string{"path": "ingress"}
 		Expect(cp.c.Create(ctx, ing)).To(Succeed())
@@ -471,7 +476,7 @@ func createEveryPath(ctx context.Context, cp *controlPlane) []path {
 	}
 	// A ClusterCorsPolicy with rules and a default policy for the
 	// namespace's Ingresses labelled path=default.
-	defaulted := w.ingress(2, 0)
+	defaulted := targetIngress(appNS, 2, 0)
 	defaulted.Name, defaulted.Labels = "defaulted-"+suffix, map[string]string{"path": "default"}
 	Expect(cp.c.Create(ctx, defaulted)).To(Succeed())
 	ccp := &kubecorsv1alpha1.ClusterCorsPolicy{ObjectMeta: metav1.ObjectMeta{Name: "baseline"}, Spec: kubecorsv1alpha1.ClusterCorsPolicySpec{
