@@ -37,6 +37,9 @@ var (
 	seed        = faultsSeed()
 	fullTargets = sizeFor(500, 100)
 	killRounds  = sizeFor(20, 5)
+	// steadyPhase is how long the error scenario watches a converged
+	// state for writes.
+	steadyPhase = time.Duration(sizeFor(20, 10)) * time.Second
 )
 
 func sizeFor(full, short int) int {
@@ -250,13 +253,13 @@ var _ = Describe("Faults", Label("faults"), func() {
 		// Steady state, faults and bumps still on: nothing is left to do,
 		// so (almost) nothing is written, however often the targets change.
 		_, before := px.counts(managedResources...)
-		time.Sleep(20 * time.Second)
+		time.Sleep(steadyPhase)
 		_, after := px.counts(managedResources...)
 		close(stopBumping)
 		steady := after - before
 		m.stop()
-		measured := fmt.Sprintf("%d requests, %d writes (%d failed by injection) to converge %d targets under %d bumps; %d writes in 20 s steady state",
-			convergeRequests, convergeWrites, px.injectedCount(), w.targets, bumps, steady)
+		measured := fmt.Sprintf("%d requests, %d writes (%d failed by injection) to converge %d targets under %d bumps; %d writes in %s steady state",
+			convergeRequests, convergeWrites, px.injectedCount(), w.targets, bumps, steady, steadyPhase)
 		record("transient errors and conflicts", 1, v, started, measured)
 		Expect(v.clean()).To(BeTrue(), v.String())
 		Expect(steady).To(BeNumerically("<=", 10), "a hot loop: %d writes with nothing to do", steady)
@@ -306,7 +309,7 @@ var _ = Describe("Faults", Label("faults"), func() {
 		Expect(converge(ctx, w).clean()).To(BeTrue())
 		// The tool replaces (PUT) five targets with its manifest, which
 		// knows nothing of kubecors's annotations, every 3 seconds.
-		period, duration := 3*time.Second, time.Duration(sizeFor(120, 30))*time.Second
+		period, duration := 3*time.Second, time.Duration(sizeFor(120, 20))*time.Second
 		_, before := px.counts("ingresses")
 		applies := 0
 		for end := time.Now().Add(duration); time.Now().Before(end); time.Sleep(period) {
