@@ -111,6 +111,17 @@ fuzz: ## Run each fuzz target for FUZZTIME.
 mutate: gremlins ## Mutation-test the security-relevant packages one at a time (MUTATE_PACKAGES: a subset, e.g. "corsrules cli-audit"); results in mutate/RESULTS.md. CPU heavy, not run in CI.
 	GREMLINS=$(GREMLINS) hack/mutate.sh $(MUTATE_PACKAGES)
 
+# The fault suite (test/faults, `make test-faults`): FAULTS_SHORT=1 is the CI
+# mode (fewer targets and rounds); FAULTS_SEED replays a run (the suite
+# prints its seed).
+FAULTS_SHORT ?=
+FAULTS_SEED ?=
+
+.PHONY: test-faults
+test-faults: envtest ## Fault suite: the real manager under SIGKILL, API server restarts, injected errors, refusals, GitOps, leader election, webhook down; prints a summary table.
+	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" FAULTS_SHORT="$(FAULTS_SHORT)" FAULTS_SEED="$(FAULTS_SEED)" \
+		go test -tags faults ./test/faults/ -v -count=1 -timeout 60m -ginkgo.label-filter=faults
+
 ##@ Build
 
 .PHONY: build

@@ -38,8 +38,8 @@ type ClusterCorsPolicyReconciler struct {
 	Recorder recorder.EventRecorder
 }
 
-// +kubebuilder:rbac:groups=kubecors.io,resources=clustercorspolicies,verbs=get;list;watch
-// +kubebuilder:rbac:groups=kubecors.io,resources=clustercorspolicies/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=kubecors.io,resources=clustercorspolicies,verbs=list;watch
+// +kubebuilder:rbac:groups=kubecors.io,resources=clustercorspolicies/status,verbs=patch
 
 // Reconcile recounts one ClusterCorsPolicy.
 func (r *ClusterCorsPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {

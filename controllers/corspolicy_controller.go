@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -67,13 +69,16 @@ type CorsPolicyReconciler struct {
 	// targetKinds are the data planes' own target kinds whose CRDs were
 	// served at setup.
 	targetKinds servedTargetKinds
+	// ownedChecked holds the policies (by UID) whose unneeded owned
+	// objects are known to be deleted; see unneededObjectKinds.
+	ownedChecked sync.Map
 }
 
-// +kubebuilder:rbac:groups=kubecors.io,resources=corspolicies,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=kubecors.io,resources=corspolicies/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=kubecors.io,resources=corspolicies,verbs=list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=kubecors.io,resources=corspolicies/status,verbs=patch
 // +kubebuilder:rbac:groups=kubecors.io,resources=corspolicies/finalizers,verbs=update
-// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;patch
-// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingressclasses,verbs=get;list;watch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=list;watch;patch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingressclasses,verbs=list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile brings one policy's targets and status in line with its spec.
@@ -138,6 +143,7 @@ func (r *CorsPolicyReconciler) reconcileNormal(ctx context.Context, policy *kube
 		return err
 	}
 	decided := plan.Compute(snapshot, r.Renderers)
+	previous := policy.Status
 	results := r.executeAll(ctx, policy, decided.Targets)
 	// keep holds the targets whose configuration stays: programmed ones,
 	// and failed ones, whose earlier configuration (if any) is left as it
@@ -155,6 +161,23 @@ func (r *CorsPolicyReconciler) reconcileNormal(ctx context.Context, policy *kube
 		}
 	}
 	failures = append(failures, r.cleanupTargets(ctx, policy, keep), r.cleanupAttached(ctx, policy, attached))
+	// Owned objects go only once every target is clean: a target that
+	// still refers to one must not lose it.
+	_, checked := r.ownedChecked.Load(policy.UID)
+	kinds := unneededObjectKinds(previous, results, !checked)
+	switch {
+	case errors.Join(failures...) != nil:
+		if len(kinds) > 0 {
+			r.ownedChecked.Delete(policy.UID) // the next reconcile must not rely on the status it writes now
+		}
+	default:
+		if err := r.deleteOwnedObjects(ctx, policy, kinds); err != nil {
+			r.ownedChecked.Delete(policy.UID)
+			failures = append(failures, err)
+		} else {
+			r.ownedChecked.Store(policy.UID, true)
+		}
+	}
 	policy.Status = plan.Status(policy, decided.Verdict, results, metav1.Now())
 	if r.ClearVerification {
 		applyVerification(policy, nil, false)
@@ -232,8 +255,9 @@ func writeErrorSeen(ctx context.Context, res plan.Result, kind string, err error
 }
 
 // reconcileDelete removes what kubecors wrote for the policy, then lets
-// the policy go. Owned objects (Traefik Middlewares) follow through their
-// owner reference. A target whose cleanup fails does not stop the others;
+// the policy go. Owned objects (Traefik Middlewares) are deleted too, once
+// no target refers to them (their owner reference would have the garbage
+// collector do it, where one runs). A target whose cleanup fails does not stop the others;
 // the finalizer stays until every target is clean, so nothing kubecors
 // wrote is left behind.
 func (r *CorsPolicyReconciler) reconcileDelete(ctx context.Context, policy *kubecorsv1alpha1.CorsPolicy) error {
@@ -243,6 +267,10 @@ func (r *CorsPolicyReconciler) reconcileDelete(ctx context.Context, policy *kube
 	if err := errors.Join(r.cleanupTargets(ctx, policy, nil), r.cleanupAttached(ctx, policy, nil)); err != nil {
 		return err
 	}
+	if err := r.deleteOwnedObjects(ctx, policy, slices.Collect(maps.Values(ownedObjectKinds()))); err != nil {
+		return err
+	}
+	r.ownedChecked.Delete(policy.UID)
 	before := policy.DeepCopy()
 	controllerutil.RemoveFinalizer(policy, finalizer)
 	return client.IgnoreNotFound(r.Patch(ctx, policy, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})))

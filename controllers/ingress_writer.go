@@ -56,7 +56,26 @@ func (r *CorsPolicyReconciler) applyIngress(ctx context.Context, policy *kubecor
 	if cfg.SharedList != nil && len(cfg.ListEntries) > 0 {
 		desired[cfg.SharedList.RecordKey] = strings.Join(cfg.ListEntries, ",")
 	}
-	if err := r.applyAnnotations(ctx, ing, desired, policy.Spec.TakeOverExistingConfiguration); err != nil {
+	wanted := func(list dataplanes.SharedList) []string {
+		if cfg.SharedList != nil && *cfg.SharedList == list {
+			return cfg.ListEntries
+		}
+		return nil
+	}
+	// The record of kubecors's entries in a shared list is what removes
+	// them later, possibly after a crash: until a list holds only the new
+	// entries, its record keeps naming the old ones too, so that a manager
+	// killed between the two writes leaves no entry nobody will remove.
+	interim := maps.Clone(desired)
+	for _, list := range registry.SharedLists() {
+		old, want := previous[list.RecordKey], wanted(list)
+		current := splitList(ing.Annotations[list.Key])
+		if !slices.Equal(current, nextListEntries(current, old, want)) && slices.ContainsFunc(old, func(e string) bool { return !slices.Contains(want, e) }) {
+			interim[list.RecordKey] = strings.Join(append(slices.Clone(want), slices.DeleteFunc(slices.Clone(old), func(e string) bool { return slices.Contains(want, e) })...), ",")
+		}
+	}
+	force := policy.Spec.TakeOverExistingConfiguration
+	if err := r.applyAnnotations(ctx, ing, interim, force); err != nil {
 		return err
 	}
 	for _, obj := range cfg.Objects {
@@ -65,15 +84,14 @@ func (r *CorsPolicyReconciler) applyIngress(ctx context.Context, policy *kubecor
 		}
 	}
 	for _, list := range registry.SharedLists() {
-		var want []string
-		if cfg.SharedList != nil && *cfg.SharedList == list {
-			want = cfg.ListEntries
-		}
-		if err := r.setListEntries(ctx, ing, list, previous[list.RecordKey], want); err != nil {
+		if err := r.setListEntries(ctx, ing, list, previous[list.RecordKey], wanted(list)); err != nil {
 			return err
 		}
 	}
-	return nil
+	if maps.Equal(interim, desired) {
+		return nil
+	}
+	return r.applyAnnotations(ctx, ing, desired, force)
 }
 
 // applyAnnotations server-side applies exactly the desired annotations
@@ -91,6 +109,12 @@ func (r *CorsPolicyReconciler) applyAnnotations(ctx context.Context, ing *networ
 	err := r.Apply(ctx, ac, opts...)
 	if apierrors.IsConflict(err) {
 		return &conflictError{message: describeConflict(err)}
+	}
+	if err == nil && ac.ResourceVersion != nil {
+		// The API server answered with the object as applied: a shared
+		// list patched next must be made on that version, not the cached
+		// one it just replaced.
+		ing.ResourceVersion, ing.Annotations = *ac.ResourceVersion, ac.Annotations
 	}
 	return err
 }
@@ -263,8 +287,7 @@ func splitList(s string) []string {
 // only when it changes.
 func (r *CorsPolicyReconciler) setListEntries(ctx context.Context, ing *networkingv1.Ingress, list dataplanes.SharedList, old, want []string) error {
 	current := splitList(ing.Annotations[list.Key])
-	next := slices.DeleteFunc(slices.Clone(current), func(e string) bool { return slices.Contains(old, e) || slices.Contains(want, e) })
-	next = append(next, want...)
+	next := nextListEntries(current, old, want)
 	if slices.Equal(current, next) {
 		return nil
 	}
@@ -278,6 +301,13 @@ func (r *CorsPolicyReconciler) setListEntries(ctx context.Context, ing *networki
 		ing.Annotations[list.Key] = strings.Join(next, ",")
 	}
 	return r.Patch(ctx, ing, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}), client.FieldOwner(FieldManager))
+}
+
+// nextListEntries is a shared list with kubecors's entries (old) replaced
+// by want, the user's entries kept in their order.
+func nextListEntries(current, old, want []string) []string {
+	next := slices.DeleteFunc(slices.Clone(current), func(e string) bool { return slices.Contains(old, e) || slices.Contains(want, e) })
+	return append(next, want...)
 }
 
 // cleanupIngress removes exactly what kubecors wrote on an Ingress: its

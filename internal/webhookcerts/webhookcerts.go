@@ -56,8 +56,8 @@ import (
 // The Secret lives in the operator's namespace only. The rotator lists and
 // watches Secrets there (its own cache) and updates the one it owns; Setup
 // gets and creates it, because the rotator fails if it is missing. Nothing
-// patches it today; patch is part of the agreed Role all the same.
-// +kubebuilder:rbac:groups="",namespace=kubecors-system,resources=secrets,verbs=get;list;watch;create;update;patch
+// patches it, so patch is not granted (test/faults checks every grant is used).
+// +kubebuilder:rbac:groups="",namespace=kubecors-system,resources=secrets,verbs=get;list;watch;create;update
 
 // The rotator watches webhook configurations through an informer (list,
 // watch) and writes the caBundle with a full Update; it never issues a plain

@@ -38,7 +38,7 @@ func DataPlane() dataplanes.DataPlane {
 		Rendered: rendered,
 		RBAC: []string{
 			"get, list, watch, patch on gateway.networking.k8s.io/httproutes",
-			"get, list, watch on gateway.networking.k8s.io/gateways and gatewayclasses",
+			"list, watch on gateway.networking.k8s.io/gateways and gatewayclasses",
 		},
 	}
 }

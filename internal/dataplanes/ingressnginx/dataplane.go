@@ -37,6 +37,6 @@ func DataPlane() dataplanes.DataPlane {
 			c := renderIngressNginx(p, dataplanes.IngressTarget{})
 			return c.Refused, c.Narrowed
 		},
-		RBAC: []string{"get, list, watch, patch on networking.k8s.io/ingresses (its annotations)"},
+		RBAC: []string{"list, watch, patch on networking.k8s.io/ingresses (its annotations)"},
 	}
 }

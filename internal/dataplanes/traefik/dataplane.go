@@ -24,7 +24,7 @@ const Name = "traefik"
 const Controller = "traefik.io/ingress-controller"
 
 // The operator creates, updates and deletes the Middlewares it renders.
-// +kubebuilder:rbac:groups=traefik.io,resources=middlewares,verbs=get;create;update;patch
+// +kubebuilder:rbac:groups=traefik.io,resources=middlewares,verbs=get;list;create;patch;delete
 
 // DataPlane describes Traefik for the registry.
 func DataPlane() dataplanes.DataPlane {
@@ -51,8 +51,8 @@ func DataPlane() dataplanes.DataPlane {
 			return c.Refused, c.Narrowed
 		},
 		RBAC: []string{
-			"get, list, watch, patch on networking.k8s.io/ingresses (the router.middlewares annotation)",
-			"get, create, update, patch on traefik.io/middlewares",
+			"list, watch, patch on networking.k8s.io/ingresses (the router.middlewares annotation)",
+			"get, list, create, patch, delete on traefik.io/middlewares (server-side apply; deleted once no target needs them)",
 		},
 	}
 }

@@ -18,8 +18,8 @@ import (
 	"github.com/kubecors/kubecors/internal/dataplanes/registry"
 )
 
-// +kubebuilder:rbac:groups=kubecors.io,resources=clustercorspolicies,verbs=get;list;watch
-// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups=kubecors.io,resources=clustercorspolicies,verbs=list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=list;watch
 
 // SetupCorsPolicyWebhookWithManager registers the CorsPolicy and
 // ClusterCorsPolicy validating webhooks with the manager's webhook server.
@@ -40,7 +40,12 @@ func SetupCorsPolicyWebhookWithManager(mgr ctrl.Manager) error {
 // normalisation) and for warnings, but it runs every rule: a CRD installed
 // without its CEL rules, or an older one, must not let anything through.
 //
-// +kubebuilder:webhook:path=/validate-kubecors-io-v1alpha1-corspolicy,mutating=false,failurePolicy=fail,sideEffects=None,groups=kubecors.io,resources=corspolicies,verbs=create;update,versions=v1alpha1,name=vcorspolicy-v1alpha1.kubecors.io,admissionReviewVersions=v1
+// A policy being deleted is not sent to the webhook (the match condition):
+// removing kubecors's finalizer is an update, and a webhook that is down
+// under failurePolicy Fail must never hold a deletion, and with it the
+// cleanup of every target, hostage. There is nothing left to validate.
+//
+// +kubebuilder:webhook:path=/validate-kubecors-io-v1alpha1-corspolicy,mutating=false,failurePolicy=fail,sideEffects=None,groups=kubecors.io,resources=corspolicies,verbs=create;update,versions=v1alpha1,name=vcorspolicy-v1alpha1.kubecors.io,admissionReviewVersions=v1,patch=`{"matchConditions":[{"name":"not-being-deleted","expression":"!has(object.metadata.deletionTimestamp)"}]}`
 
 // CorsPolicyValidator validates CorsPolicies at admission with the rules
 // of package corsrules and the ClusterCorsPolicies that select their
