@@ -74,7 +74,7 @@ type CorsPolicyReconciler struct {
 	ownedChecked sync.Map
 }
 
-// +kubebuilder:rbac:groups=kubecors.io,resources=corspolicies,verbs=list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=kubecors.io,resources=corspolicies,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=kubecors.io,resources=corspolicies/status,verbs=patch
 // +kubebuilder:rbac:groups=kubecors.io,resources=corspolicies/finalizers,verbs=update
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=list;watch;patch
