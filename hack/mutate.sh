@@ -17,11 +17,15 @@ ENTRIES=(
 	"haproxyingress;./internal/dataplanes/haproxyingress;;"
 	"traefik;./internal/dataplanes/traefik;;"
 	"gatewayapi;./internal/dataplanes/gatewayapi;;"
+	"kong;./internal/dataplanes/kong;;"
+	"envoygateway;./internal/dataplanes/envoygateway;;"
+	"istio;./internal/dataplanes/istio;;"
+	"contour;./internal/dataplanes/contour;;"
 	"corscheck;./internal/corscheck;;"
 	"policycheck;./internal/policycheck;;"
 	# audit only: the rest of the CLI is not security-relevant, and its
 	# envtest suite (TestCluster) would start a control plane per mutant.
-	"cli-audit;./internal/cli;(^|/)(check|explain|probe|status|version|completion|root|exit|input|output|report|cluster)[a-z_]*\\.go$;^(TestAudit|TestSARIF)"
+	"cli-audit;./internal/cli;(^|/)(check|explain|probe|status|version|completion|root|exit|input|output|report|cluster|migrate)[a-z_]*\\.go$;^(TestAudit|TestSARIF)"
 )
 mkdir -p "$OUT"
 wanted=("$@")

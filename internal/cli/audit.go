@@ -18,7 +18,9 @@ import (
 
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/internal/dataplanes"
+	"github.com/kubecors/kubecors/internal/dataplanes/envoygateway"
 	"github.com/kubecors/kubecors/internal/dataplanes/gatewayapi"
+	"github.com/kubecors/kubecors/internal/dataplanes/kong"
 	"github.com/kubecors/kubecors/internal/dataplanes/registry"
 	"github.com/kubecors/kubecors/internal/dataplanes/traefik"
 	"github.com/kubecors/kubecors/internal/resolve"
@@ -65,8 +67,10 @@ func newAuditCommand(streams genericiooptions.IOStreams, configFlags *genericcli
 		Short: "Find risky CORS configuration in the cluster, hand-written or not",
 		Long: `Scan Ingresses and HTTPRoutes for CORS risk, wherever it is configured:
 hand-written ingress-nginx and HAProxy Ingress annotations, Traefik
-Middlewares named by Ingresses, Gateway API HTTPRoute CORS filters (when the
-cluster serves them), and what kubecors itself wrote. Each configuration is
+Middlewares and KongPlugins named by Ingresses or HTTPRoutes, Gateway API
+HTTPRoute CORS filters, Envoy Gateway SecurityPolicies, Istio
+VirtualServices and Contour HTTPProxies (each when the cluster serves it),
+and what kubecors itself wrote. Each configuration is
 read the way its data plane reads it, defaults and silent fall-backs
 included, and probed with the requests an attacker would send.
 
@@ -194,8 +198,9 @@ func (r *auditResult) summary() string {
 	}
 	kinds := make([]string, 0, len(r.scanned))
 	targetKinds := registry.TargetKinds()
-	kindNames := make([][2]string, 0, 2+len(targetKinds))
-	kindNames = append(kindNames, [2]string{kubecorsv1alpha1.KindIngress, "Ingresses"}, [2]string{gatewayapi.HTTPRouteKind, "HTTPRoutes"})
+	kindNames := make([][2]string, 0, 3+len(targetKinds))
+	kindNames = append(kindNames, [2]string{kubecorsv1alpha1.KindIngress, "Ingresses"}, [2]string{gatewayapi.HTTPRouteKind, "HTTPRoutes"},
+		[2]string{envoygateway.Kind, "SecurityPolicies"})
 	for _, dp := range targetKinds {
 		kindNames = append(kindNames, [2]string{dp.Target.Kind(), dp.Target.Plural()})
 	}
@@ -272,10 +277,20 @@ func scanCluster(ctx context.Context, s *clusterSession, namespace string) (*aud
 	if gatewayServed {
 		r.scanned[gatewayapi.HTTPRouteKind] = len(routes)
 		for i := range routes {
-			r.auditRoute(&routes[i], objects[traefik.Name])
+			r.auditRoute(&routes[i], objects[traefik.Name], objects[kong.Name])
 		}
 	} else {
 		r.notes = append(r.notes, "the cluster does not serve Gateway API HTTPRoutes; none were scanned")
+	}
+	securityPolicies, securityPoliciesServed, err := s.listUnstructured(ctx, securityPolicyListGVK, namespace)
+	if err != nil {
+		return nil, fmt.Errorf("cannot list SecurityPolicies: %w", err)
+	}
+	if securityPoliciesServed {
+		r.scanned[envoygateway.Kind] = len(securityPolicies)
+		for i := range securityPolicies {
+			r.auditSecurityPolicy(&securityPolicies[i])
+		}
 	}
 	for _, dp := range registry.TargetKinds() {
 		objects, served, err := s.listUnstructured(ctx, dp.Target.GVK.GroupVersion().WithKind(dp.Target.Kind()+"List"), namespace)
@@ -343,7 +358,7 @@ func (r *auditResult) auditIngress(ing *networkingv1.Ingress, classes []networki
 }
 
 // auditRoute audits every rule of an HTTPRoute that configures CORS.
-func (r *auditResult) auditRoute(route *unstructured.Unstructured, middlewares []unstructured.Unstructured) {
+func (r *auditResult) auditRoute(route *unstructured.Unstructured, middlewares, kongPlugins []unstructured.Unstructured) {
 	obj := auditObject{APIVersion: gatewayapi.Group + "/" + gatewayapi.Version, Kind: gatewayapi.HTTPRouteKind,
 		Namespace: route.GetNamespace(), Name: route.GetName()}
 	managedBy := ""
@@ -372,6 +387,12 @@ func (r *auditResult) auditRoute(route *unstructured.Unstructured, middlewares [
 			if model, err = traefik.ParseTraefik(chain); err != nil {
 				continue
 			}
+		case len(rule.KongPlugins) > 0:
+			key = fmt.Sprintf("spec.rules[%d] KongPlugins", rule.Index)
+			var err error
+			if model, err = kong.ParseKong(kongChain(rule.KongPlugins, kongPlugins)); err != nil {
+				continue
+			}
 		default:
 			continue
 		}
@@ -382,6 +403,46 @@ func (r *auditResult) auditRoute(route *unstructured.Unstructured, middlewares [
 			r.Findings = append(r.Findings, migrationHazards(t)...)
 		}
 	}
+}
+
+// auditSecurityPolicy audits the CORS of an Envoy Gateway SecurityPolicy,
+// which applies to every route of the Gateway, route or listener it
+// targets that has no CORS of its own.
+func (r *auditResult) auditSecurityPolicy(sp *unstructured.Unstructured) {
+	if _, found, _ := unstructured.NestedMap(sp.Object, "spec", "cors"); !found {
+		return
+	}
+	o := auditObject{APIVersion: envoygateway.Group + "/" + envoygateway.Version, Kind: envoygateway.Kind, Namespace: sp.GetNamespace(), Name: sp.GetName()}
+	managedBy := ""
+	if sp.GetLabels()[dataplanes.LabelManagedBy] == dataplanes.ManagedByKubecors {
+		managedBy = "CorsPolicy " + objectRef(sp.GetNamespace(), sp.GetLabels()[dataplanes.LabelPolicy])
+	}
+	model, err := envoygateway.ReadSecurityPolicy(sp)
+	if err != nil {
+		r.Findings = append(r.Findings, auditFinding{RuleID: ruleSilentFallback.ID, Rule: ruleSilentFallback.Name, Severity: severityLow,
+			Object: o, DataPlane: envoygateway.Name, Key: "spec.cors", ManagedBy: managedBy,
+			Message: fmt.Sprintf("%s cannot read this configuration: %v", envoygateway.Name, err)})
+		return
+	}
+	// Not a target of its own: --suggest writes policies for the routes and
+	// Gateways, not for the SecurityPolicy.
+	r.Findings = append(r.Findings, auditModel(auditTarget{object: o, model: model, key: "spec.cors", managedBy: managedBy})...)
+}
+
+// kongChain pairs the KongPlugin names a list or ExtensionRef filters
+// write with the objects of the namespace, in order (nil when missing).
+func kongChain(names []string, objects []unstructured.Unstructured) []kong.Plugin {
+	plugins := make([]kong.Plugin, 0, len(names))
+	for _, name := range names {
+		entry := kong.Plugin{Ref: name}
+		for i := range objects {
+			if objects[i].GetName() == name {
+				entry.Object = &objects[i]
+			}
+		}
+		plugins = append(plugins, entry)
+	}
+	return plugins
 }
 
 // auditTargetKindObject audits every section of an object of a data

@@ -247,6 +247,18 @@ func createFixture(t *testing.T, c client.Client) {
 		}},
 	}})
 
+	// An Envoy Gateway SecurityPolicy on a route that echoes any origin
+	// with credentials: audit reads SecurityPolicies themselves, since
+	// each applies to every route of its target without CORS of its own.
+	create(&unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "gateway.envoyproxy.io/v1alpha1", "kind": "SecurityPolicy",
+		"metadata": map[string]any{"namespace": "demo", "name": "route-open"},
+		"spec": map[string]any{
+			"targetRefs": []any{map[string]any{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "envoy-route"}},
+			"cors":       map[string]any{"allowOrigins": []any{"*"}, "allowMethods": []any{"GET"}, "allowCredentials": true},
+		},
+	}})
+
 	// The Ingress kubecors programmed from CorsPolicy demo/api, with what
 	// the renderer writes, and a second policy that loses to it.
 	apiSpec := kubecorsv1alpha1.CorsPolicySpec{
@@ -384,6 +396,8 @@ func testAudit(t *testing.T, kubeconfig string) {
 			{"Ingress demo/haproxy-app", ruleIneffective.Name, severityInfo},
 			{"Ingress demo/traefik-app", ruleReflectedOrigin.Name, severityHigh},
 			{"Ingress demo/kong-app", ruleReflectedOrigin.Name, severityHigh},
+			{"HTTPRoute demo/kong-route", ruleReflectedOrigin.Name, severityHigh},
+			{"SecurityPolicy demo/route-open", ruleReflectedOrigin.Name, severityHigh},
 			{"HTTPRoute demo/gw", ruleReflectedOrigin.Name, severityHigh},
 			{"HTTPRoute demo/gw", ruleRouteWildcardCredentials.Name, severityHigh},
 			{"HTTPRoute demo/migrated", ruleAnyDepthWildcard.Name, severityMedium},

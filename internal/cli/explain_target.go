@@ -306,16 +306,7 @@ func (o *explainOptions) routeTarget(ctx context.Context, s *clusterSession, nam
 		if err != nil {
 			return nil, fmt.Errorf("cannot list KongPlugins: %w", err)
 		}
-		plugins := make([]kong.Plugin, 0, len(rule.KongPlugins))
-		for _, pluginName := range rule.KongPlugins {
-			entry := kong.Plugin{Ref: pluginName}
-			for i := range objects {
-				if objects[i].GetName() == pluginName {
-					entry.Object = &objects[i]
-				}
-			}
-			plugins = append(plugins, entry)
-		}
+		plugins := kongChain(rule.KongPlugins, objects)
 		if t.model, err = kong.ParseKong(plugins); err != nil {
 			return nil, fmt.Errorf("HTTPRoute %s: %w", ref, err)
 		}
