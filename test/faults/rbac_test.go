@@ -334,6 +334,30 @@ var _ = Describe("Least privilege", Ordered, Label("rbac"), func() {
 			}
 			return left
 		}, 30*time.Second).Should(BeEmpty(), "no annotation of kubecors's is left")
+		Eventually(func() []string {
+			var left []string
+			for _, gvk := range []schema.GroupVersionKind{
+				{Group: kong.Group, Version: kong.Version, Kind: kong.Kind + "List"}, envoygateway.GVK.GroupVersion().WithKind(envoygateway.Kind + "List"),
+			} {
+				list := &unstructured.UnstructuredList{}
+				list.SetGroupVersionKind(gvk)
+				Expect(cp.c.List(ctx, list, client.InNamespace(appNS))).To(Succeed())
+				for _, obj := range list.Items {
+					left = append(left, obj.GetKind()+" "+obj.GetName())
+				}
+			}
+			for _, gvk := range []schema.GroupVersionKind{virtualServiceGVK, httpProxyGVK} {
+				list := &unstructured.UnstructuredList{}
+				list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+				Expect(cp.c.List(ctx, list, client.InNamespace(appNS))).To(Succeed())
+				for _, obj := range list.Items {
+					if raw, _ := json.Marshal(obj.Object["spec"]); strings.Contains(string(raw), "corsPolicy") || len(obj.GetAnnotations()) > 0 {
+						left = append(left, obj.GetKind()+" "+obj.GetName()+": "+string(raw))
+					}
+				}
+			}
+			return left
+		}, 30*time.Second).Should(BeEmpty(), "no KongPlugin or SecurityPolicy is left, and the VirtualServices and HTTPProxies are restored")
 		m.stop()
 		// With the manager gone, its webhook would refuse every policy.
 		Expect(cp.c.Delete(ctx, &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: webhookConfigName}})).To(Succeed())
@@ -367,8 +391,11 @@ var _ = Describe("Least privilege", Ordered, Label("rbac"), func() {
 		for _, p := range readerPaths {
 			commands = append(commands, []string{"status", "-n", appNS, p.policy})
 			if p.target != "" {
-				commands = append(commands, []string{"explain", p.target, "-n", appNS, "--origin", "https://app.example.com"},
-					[]string{"status", "-n", appNS, "--target", p.target})
+				commands = append(commands, []string{"status", "-n", appNS, "--target", p.target})
+			}
+			// explain answers for a route, not for a whole Gateway.
+			if p.target != "" && !strings.HasPrefix(p.target, "gateway/") {
+				commands = append(commands, []string{"explain", p.target, "-n", appNS, "--origin", "https://app.example.com"})
 			}
 		}
 		for _, args := range commands {
@@ -417,9 +444,12 @@ type path struct {
 
 // createEveryPath creates, in appNS, one target and policy per data plane
 // and kind: an Ingress of each Ingress data plane (Traefik's with its
-// Middleware), an HTTPRoute of the standard Gateway API and one of Traefik's
-// Gateway (a Middleware through an ExtensionRef), and a ClusterCorsPolicy
-// with a default policy for a selected target. Names are fresh each call.
+// Middleware, Kong's with its KongPlugin), an HTTPRoute of the standard
+// Gateway API and one of Traefik's, Kong's and Envoy Gateway's Gateways (a
+// Middleware or KongPlugin through an ExtensionRef, a SecurityPolicy), a
+// policy on Envoy Gateway's Gateway, an Istio VirtualService, a Contour
+// root HTTPProxy, and a ClusterCorsPolicy with a default policy for a
+// selected target. Names are fresh each call.
 func createEveryPath(ctx context.Context, cp *controlPlane) []path {
 	suffix := fmt.Sprintf("%d", time.Now().UnixNano()%100000)
 	ns := &corev1.Namespace{}
