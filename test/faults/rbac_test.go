@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -26,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/client-go/util/retry"
@@ -37,6 +39,8 @@ import (
 	kubecorsv1alpha1 "github.com/kubecors/kubecors/api/v1alpha1"
 	"github.com/kubecors/kubecors/controllers"
 	"github.com/kubecors/kubecors/internal/cli"
+	"github.com/kubecors/kubecors/internal/dataplanes/envoygateway"
+	"github.com/kubecors/kubecors/internal/dataplanes/kong"
 	"github.com/kubecors/kubecors/internal/dataplanes/traefik"
 )
 
@@ -201,6 +205,7 @@ var _ = Describe("Least privilege", Ordered, Label("rbac"), func() {
 		cp = startControlPlane(controlPlaneOptions{auditUsers: []string{managerUser, readerUser}, ownerReferencesEnforced: true})
 		cp.ensureNamespace(ctx, operatorNamespace)
 		cp.ensureNamespace(ctx, appNS)
+		installDataPlaneCRDs(cp)
 		rbacDir := filepath.Join(repoRoot, "config", "rbac")
 		clusterRoles, roles := decodeRBAC(
 			filepath.Join(rbacDir, "role.yaml"), filepath.Join(rbacDir, "leader_election_role.yaml"), filepath.Join(rbacDir, "metrics_auth_role.yaml"))
@@ -312,7 +317,10 @@ var _ = Describe("Least privilege", Ordered, Label("rbac"), func() {
 				names = append(names, p.Namespace+"/"+p.Name)
 			}
 			return names
-		}, 60*time.Second).Should(BeEmpty(), "every CorsPolicy is cleaned up and its finalizer removed")
+		}, 60*time.Second).Should(BeEmpty(), func() string {
+			log := m.logText()
+			return "every CorsPolicy is cleaned up and its finalizer removed; the manager's log ends:\n" + log[max(0, len(log)-6000):]
+		})
 		Eventually(func() []string {
 			ingresses := &networkingv1.IngressList{}
 			Expect(cp.c.List(ctx, ingresses, client.InNamespace(appNS))).To(Succeed())
@@ -326,6 +334,30 @@ var _ = Describe("Least privilege", Ordered, Label("rbac"), func() {
 			}
 			return left
 		}, 30*time.Second).Should(BeEmpty(), "no annotation of kubecors's is left")
+		Eventually(func() []string {
+			var left []string
+			for _, gvk := range []schema.GroupVersionKind{
+				{Group: kong.Group, Version: kong.Version, Kind: kong.Kind + "List"}, envoygateway.GVK.GroupVersion().WithKind(envoygateway.Kind + "List"),
+			} {
+				list := &unstructured.UnstructuredList{}
+				list.SetGroupVersionKind(gvk)
+				Expect(cp.c.List(ctx, list, client.InNamespace(appNS))).To(Succeed())
+				for _, obj := range list.Items {
+					left = append(left, obj.GetKind()+" "+obj.GetName())
+				}
+			}
+			for _, gvk := range []schema.GroupVersionKind{virtualServiceGVK, httpProxyGVK} {
+				list := &unstructured.UnstructuredList{}
+				list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+				Expect(cp.c.List(ctx, list, client.InNamespace(appNS))).To(Succeed())
+				for _, obj := range list.Items {
+					if raw, _ := json.Marshal(obj.Object["spec"]); strings.Contains(string(raw), "corsPolicy") || len(obj.GetAnnotations()) > 0 {
+						left = append(left, obj.GetKind()+" "+obj.GetName()+": "+string(raw))
+					}
+				}
+			}
+			return left
+		}, 30*time.Second).Should(BeEmpty(), "no KongPlugin or SecurityPolicy is left, and the VirtualServices and HTTPProxies are restored")
 		m.stop()
 		// With the manager gone, its webhook would refuse every policy.
 		Expect(cp.c.Delete(ctx, &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: webhookConfigName}})).To(Succeed())
@@ -359,8 +391,11 @@ var _ = Describe("Least privilege", Ordered, Label("rbac"), func() {
 		for _, p := range readerPaths {
 			commands = append(commands, []string{"status", "-n", appNS, p.policy})
 			if p.target != "" {
-				commands = append(commands, []string{"explain", p.target, "-n", appNS, "--origin", "https://app.example.com"},
-					[]string{"status", "-n", appNS, "--target", p.target})
+				commands = append(commands, []string{"status", "-n", appNS, "--target", p.target})
+			}
+			// explain answers for a route, not for a whole Gateway.
+			if p.target != "" && !strings.HasPrefix(p.target, "gateway/") {
+				commands = append(commands, []string{"explain", p.target, "-n", appNS, "--origin", "https://app.example.com"})
 			}
 		}
 		for _, args := range commands {
@@ -391,7 +426,9 @@ var neededUnrequested = map[string]string{
 	"update kubecors.io/corspolicies/finalizers": "owner references with blockOwnerDeletion",
 	// A server-side apply that creates the object is authorized as
 	// create; the audit log records the request as a patch.
-	"create traefik.io/middlewares": "server-side apply creating a Middleware",
+	"create traefik.io/middlewares":                 "server-side apply creating a Middleware",
+	"create configuration.konghq.com/kongplugins":   "server-side apply creating a KongPlugin",
+	"create gateway.envoyproxy.io/securitypolicies": "server-side apply creating a SecurityPolicy",
 	// The event recorders patch an Event that repeats (its count, or its
 	// series) instead of creating another one.
 	"patch events.k8s.io/events":            "a repeated Event's series",
@@ -407,9 +444,12 @@ type path struct {
 
 // createEveryPath creates, in appNS, one target and policy per data plane
 // and kind: an Ingress of each Ingress data plane (Traefik's with its
-// Middleware), an HTTPRoute of the standard Gateway API and one of Traefik's
-// Gateway (a Middleware through an ExtensionRef), and a ClusterCorsPolicy
-// with a default policy for a selected target. Names are fresh each call.
+// Middleware, Kong's with its KongPlugin), an HTTPRoute of the standard
+// Gateway API and one of Traefik's, Kong's and Envoy Gateway's Gateways (a
+// Middleware or KongPlugin through an ExtensionRef, a SecurityPolicy), a
+// policy on Envoy Gateway's Gateway, an Istio VirtualService, a Contour
+// root HTTPProxy, and a ClusterCorsPolicy with a default policy for a
+// selected target. Names are fresh each call.
 func createEveryPath(ctx context.Context, cp *controlPlane) []path {
 	suffix := fmt.Sprintf("%d", time.Now().UnixNano()%100000)
 	ns := &corev1.Namespace{}
@@ -426,13 +466,15 @@ func createEveryPath(ctx context.Context, cp *controlPlane) []path {
 	auth.SetName("auth")
 	auth.Object["spec"] = map[string]any{"basicAuth": map[string]any{"secret": "users"}}
 	Expect(client.IgnoreAlreadyExists(cp.c.Create(ctx, auth))).To(Succeed())
-	paths := make([]path, 0, 6)
-	for i, class := range []string{"nginx", "haproxy", "traefik"} {
-		if err := cp.c.Create(ctx, &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: class}, Spec: networkingv1.IngressClassSpec{Controller: classes[class]}}); err != nil {
+	paths := make([]path, 0, 12)
+	ingressClasses := map[string]string{"kong": kong.Controller}
+	maps.Copy(ingressClasses, classes)
+	for i, class := range []string{"nginx", "haproxy", "traefik", "kong"} {
+		if err := cp.c.Create(ctx, &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: class}, Spec: networkingv1.IngressClassSpec{Controller: ingressClasses[class]}}); err != nil {
 			Expect(apierrors.IsAlreadyExists(err)).To(BeTrue())
 		}
-		ing := targetIngress(appNS, map[string]int{"nginx": 2, "haproxy": 1, "traefik": 0}[class], 0)
-		ing.Name = class + "-" + suffix
+		ing := targetIngress(appNS, map[string]int{"nginx": 2, "haproxy": 1, "traefik": 0, "kong": 2}[class], 0)
+		ing.Name, ing.Spec.IngressClassName = class+"-"+suffix, &class
 		ing.Labels = map[string]string{"path": "ingress"}
 		Expect(cp.c.Create(ctx, ing)).To(Succeed())
 		name := fmt.Sprintf("ingress-%s-%s", class, suffix)
@@ -445,7 +487,12 @@ func createEveryPath(ctx context.Context, cp *controlPlane) []path {
 	for _, gw := range []struct {
 		class, controller string
 		features          []gatewayv1.FeatureName
-	}{{"standard", "example.com/gateway", []gatewayv1.FeatureName{"HTTPRoute", "HTTPRouteCORS"}}, {"traefik", traefik.GatewayController, []gatewayv1.FeatureName{"HTTPRoute"}}} {
+	}{
+		{"standard", "example.com/gateway", []gatewayv1.FeatureName{"HTTPRoute", "HTTPRouteCORS"}},
+		{"traefik", traefik.GatewayController, []gatewayv1.FeatureName{"HTTPRoute"}},
+		{"kong", kong.GatewayController, []gatewayv1.FeatureName{"HTTPRoute"}},
+		{"envoy", envoygateway.GatewayController, []gatewayv1.FeatureName{"HTTPRoute"}},
+	} {
 		class := &gatewayv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: gw.class}, Spec: gatewayv1.GatewayClassSpec{ControllerName: gatewayv1.GatewayController(gw.controller)}}
 		if err := cp.c.Create(ctx, class); err != nil {
 			Expect(apierrors.IsAlreadyExists(err)).To(BeTrue())
@@ -474,6 +521,37 @@ func createEveryPath(ctx context.Context, cp *controlPlane) []path {
 		}))).To(Succeed())
 		paths = append(paths, path{what: "HTTPRoute of a " + gw.class + " Gateway", policy: name, target: "httproute/" + route.Name})
 	}
+	// Envoy Gateway's SecurityPolicy on the whole Gateway.
+	name := "gateway-envoy-" + suffix
+	Expect(cp.c.Create(ctx, singlePolicy(name, kubecorsv1alpha1.PolicyTargetReference{
+		Group: kubecorsv1alpha1.GroupGateway, Kind: kubecorsv1alpha1.KindGateway, Name: "envoy",
+	}))).To(Succeed())
+	paths = append(paths, path{what: "Gateway of Envoy Gateway", policy: name, target: "gateway/envoy"})
+	// An Istio VirtualService with an http route and a Contour root
+	// HTTPProxy.
+	for _, t := range []struct {
+		gvk         schema.GroupVersionKind
+		group, kind string
+		spec        map[string]any
+	}{
+		{virtualServiceGVK, kubecorsv1alpha1.GroupIstio, kubecorsv1alpha1.KindVirtualService, map[string]any{
+			"hosts": []any{"shop.example.com"},
+			"http":  []any{map[string]any{"route": []any{map[string]any{"destination": map[string]any{"host": "web"}}}}},
+		}},
+		{httpProxyGVK, kubecorsv1alpha1.GroupContour, kubecorsv1alpha1.KindHTTPProxy, map[string]any{
+			"virtualhost": map[string]any{"fqdn": "shop-" + suffix + ".example.com"},
+			"routes":      []any{map[string]any{"services": []any{map[string]any{"name": "web", "port": int64(80)}}}},
+		}},
+	} {
+		obj := &unstructured.Unstructured{Object: map[string]any{"spec": t.spec}}
+		obj.SetGroupVersionKind(t.gvk)
+		obj.SetNamespace(appNS)
+		obj.SetName(strings.ToLower(t.kind) + "-" + suffix)
+		Expect(cp.c.Create(ctx, obj)).To(Succeed())
+		name := obj.GetName()
+		Expect(cp.c.Create(ctx, singlePolicy(name, kubecorsv1alpha1.PolicyTargetReference{Group: t.group, Kind: t.kind, Name: obj.GetName()}))).To(Succeed())
+		paths = append(paths, path{what: t.kind, policy: name, target: strings.ToLower(t.kind) + "/" + obj.GetName()})
+	}
 	// A ClusterCorsPolicy with rules and a default policy for the
 	// namespace's Ingresses labelled path=default.
 	defaulted := targetIngress(appNS, 2, 0)
@@ -492,6 +570,24 @@ func createEveryPath(ctx context.Context, cp *controlPlane) []path {
 	}
 	paths = append(paths, path{what: "ClusterCorsPolicy default", policy: "kubecors-default-baseline", target: "ingress/" + defaulted.Name})
 	return paths
+}
+
+// The kinds of the other data planes' CRDs, read as unstructured content.
+var (
+	virtualServiceGVK = schema.GroupVersionKind{Group: kubecorsv1alpha1.GroupIstio, Version: "v1", Kind: kubecorsv1alpha1.KindVirtualService}
+	httpProxyGVK      = schema.GroupVersionKind{Group: kubecorsv1alpha1.GroupContour, Version: "v1", Kind: kubecorsv1alpha1.KindHTTPProxy}
+)
+
+// installDataPlaneCRDs installs the CRDs of Kong, Envoy Gateway, Istio and
+// Contour: the manager watches Istio's and Contour's kinds only when they
+// are served when it starts.
+func installDataPlaneCRDs(cp *controlPlane) {
+	dirs := make([]string, 0, 4)
+	for _, d := range []string{"kong", "envoy-gateway", "istio", "contour"} {
+		dirs = append(dirs, filepath.Join(repoRoot, "test", "crds", d))
+	}
+	_, err := envtest.InstallCRDs(cp.cfg, envtest.CRDInstallOptions{Paths: dirs, ErrorIfPathMissing: true})
+	Expect(err).NotTo(HaveOccurred())
 }
 
 // installGatewayAPI installs (or leaves as they are) the Gateway API CRDs.

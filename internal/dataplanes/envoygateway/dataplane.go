@@ -48,10 +48,10 @@ const (
 // GVK is the SecurityPolicy's group, version and kind.
 var GVK = schema.GroupVersionKind{Group: Group, Version: Version, Kind: Kind}
 
-// The operator creates, updates and deletes the SecurityPolicies it
+// The operator applies (server-side) and deletes the SecurityPolicies it
 // renders: each attaches itself to its target, so one no target wants any
 // more must go at once, not only with the policy.
-// +kubebuilder:rbac:groups=gateway.envoyproxy.io,resources=securitypolicies,verbs=get;list;create;update;patch;delete
+// +kubebuilder:rbac:groups=gateway.envoyproxy.io,resources=securitypolicies,verbs=get;list;create;patch;delete
 
 // DataPlane describes Envoy Gateway's SecurityPolicy for the registry.
 func DataPlane() dataplanes.DataPlane {
@@ -69,7 +69,7 @@ func DataPlane() dataplanes.DataPlane {
 		},
 		SubdomainWildcardNote: `Envoy Gateway turns every "*" of an origin into the regular expression ".*": "https://*.example.com" matches any depth of labels and any characters in them`,
 		RBAC: []string{
-			"get, list, create, update, patch, delete on gateway.envoyproxy.io/securitypolicies",
+			"get, list, create, patch, delete on gateway.envoyproxy.io/securitypolicies",
 		},
 	}
 }

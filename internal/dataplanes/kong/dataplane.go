@@ -36,9 +36,9 @@ const Controller = "ingress-controllers.konghq.com/kong"
 // KongPlugin through an ExtensionRef filter.
 const GatewayController = "konghq.com/kic-gateway-controller"
 
-// The operator creates and updates the KongPlugins it renders; they go
-// away with the policy through their owner reference.
-// +kubebuilder:rbac:groups=configuration.konghq.com,resources=kongplugins,verbs=get;create;update;patch
+// The operator applies the KongPlugins it renders (server-side), and lists
+// and deletes its own when the policy goes or stops targeting them.
+// +kubebuilder:rbac:groups=configuration.konghq.com,resources=kongplugins,verbs=get;list;create;patch;delete
 
 // DataPlane describes Kong for the registry.
 func DataPlane() dataplanes.DataPlane {
@@ -69,7 +69,7 @@ func DataPlane() dataplanes.DataPlane {
 		SubdomainWildcardNote: `Kong's cors plugin has no wildcard syntax: "*." in an origin makes it a regular expression in which "*" repeats the preceding character`,
 		RBAC: []string{
 			"get, list, watch, patch on networking.k8s.io/ingresses (the konghq.com/plugins annotation)",
-			"get, create, update, patch on configuration.konghq.com/kongplugins",
+			"get, list, create, patch, delete on configuration.konghq.com/kongplugins",
 		},
 	}
 }
