@@ -164,6 +164,29 @@ func (f TokenFilter) Filter(entries []string) (kept []string, hasWildcard bool, 
 	return kept, hasWildcard, narrowed
 }
 
+// httpToken is an HTTP token (RFC 9110, section 5.6.2), which method and
+// header names are.
+var httpToken = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+// HTTPTokens keeps the entries of a method or header list that are HTTP
+// tokens or "*", in order, and records the others as narrowings. The API
+// server refuses a policy with anything else; renderers do not trust that
+// and leave such an entry out, so that no control character or non-ASCII
+// byte reaches a data plane's configuration or a response header.
+func HTTPTokens(path *field.Path, entries []string) ([]string, []Narrowing) {
+	var kept []string
+	var narrowed []Narrowing
+	for i, e := range entries {
+		if e == "*" || httpToken.MatchString(e) {
+			kept = append(kept, e)
+			continue
+		}
+		narrowed = append(narrowed, Narrowing{Field: path.Index(i).String(), Value: e,
+			Reason: "not an HTTP token (RFC 9110), which the API server refuses: the policy got past admission; the entry was left out"})
+	}
+	return kept, narrowed
+}
+
 // WildcardIndex is the position of "*" in a list, for the narrowing that
 // names it.
 func WildcardIndex(entries []string) int {

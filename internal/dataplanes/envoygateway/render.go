@@ -55,15 +55,18 @@ func RenderSecurityPolicy(p dataplanes.Policy, t dataplanes.AttachTarget) datapl
 		"allowCredentials": dataplanes.Credentials(spec),
 		"maxAge":           fmt.Sprintf("%ds", dataplanes.MaxAge(spec)),
 	}
-	if methods := dataplanes.MethodNames(spec); len(methods) > 0 {
+	methods, methodsNarrowed := dataplanes.HTTPTokens(dataplanes.AllowMethodsPath, dataplanes.MethodNames(spec))
+	if len(methods) > 0 {
 		cors["allowMethods"] = dataplanes.StringList(methods)
 	}
-	headers, headersNarrowed := allowHeaders(dataplanes.AllowHeaderNames(spec))
-	narrowed := append(originsLeftOut, headersNarrowed...)
+	headerNames, tokenNarrowed := dataplanes.HTTPTokens(dataplanes.AllowHeadersPath, dataplanes.AllowHeaderNames(spec))
+	headers, headersNarrowed := allowHeaders(headerNames)
+	expose, exposeNarrowed := dataplanes.HTTPTokens(dataplanes.ExposeHeadersPath, dataplanes.ExposeHeaderNames(spec))
+	narrowed := slices.Concat(originsLeftOut, methodsNarrowed, tokenNarrowed, headersNarrowed, exposeNarrowed)
 	if len(headers) > 0 {
 		cors["allowHeaders"] = dataplanes.StringList(headers)
 	}
-	if expose := dataplanes.ExposeHeaderNames(spec); len(expose) > 0 {
+	if len(expose) > 0 {
 		cors["exposeHeaders"] = dataplanes.StringList(expose)
 	}
 	ref := map[string]any{"group": "gateway.networking.k8s.io", "kind": t.Kind, "name": t.Name}

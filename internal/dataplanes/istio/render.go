@@ -79,10 +79,13 @@ func RenderCorsPolicy(p dataplanes.Policy) (map[string]any, []dataplanes.Narrowi
 	if len(kept) > 0 {
 		cors["allowMethods"] = dataplanes.AnyList(kept)
 	}
-	if headers := lowercase(dataplanes.AllowHeaderNames(spec)); len(headers) > 0 {
+	allow, allowNarrowed := dataplanes.HTTPTokens(dataplanes.AllowHeadersPath, dataplanes.AllowHeaderNames(spec))
+	expose, exposeNarrowed := dataplanes.HTTPTokens(dataplanes.ExposeHeadersPath, dataplanes.ExposeHeaderNames(spec))
+	narrowed = slices.Concat(narrowed, allowNarrowed, exposeNarrowed)
+	if headers := lowercase(allow); len(headers) > 0 {
 		cors["allowHeaders"] = dataplanes.AnyList(headers)
 	}
-	if headers := lowercase(dataplanes.ExposeHeaderNames(spec)); len(headers) > 0 {
+	if headers := lowercase(expose); len(headers) > 0 {
 		cors["exposeHeaders"] = dataplanes.AnyList(headers)
 	}
 	maxAge := dataplanes.MaxAge(spec)

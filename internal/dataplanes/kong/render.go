@@ -103,9 +103,14 @@ func renderKong(p dataplanes.Policy, t dataplanes.IngressTarget) dataplanes.Ingr
 		// "*" allows everything on its own; Kong stops at it anyway.
 		origins = []string{"*"}
 	}
-	methods, methodsNarrowed := kongAllowMethods(dataplanes.MethodNames(spec))
+	methodNames, tokenNarrowed := dataplanes.HTTPTokens(dataplanes.AllowMethodsPath, dataplanes.MethodNames(spec))
+	narrowed = append(narrowed, tokenNarrowed...)
+	methods, methodsNarrowed := kongAllowMethods(methodNames)
 	narrowed = append(narrowed, methodsNarrowed...)
-	headers := dataplanes.AllowHeaderNames(spec)
+	headers, tokenNarrowed := dataplanes.HTTPTokens(dataplanes.AllowHeadersPath, dataplanes.AllowHeaderNames(spec))
+	narrowed = append(narrowed, tokenNarrowed...)
+	expose, tokenNarrowed := dataplanes.HTTPTokens(dataplanes.ExposeHeadersPath, dataplanes.ExposeHeaderNames(spec))
+	narrowed = append(narrowed, tokenNarrowed...)
 	if len(headers) == 0 {
 		headers = []string{dataplanes.NoRequestHeaders}
 	}
@@ -117,7 +122,7 @@ func renderKong(p dataplanes.Policy, t dataplanes.IngressTarget) dataplanes.Ingr
 		"max_age":            int64(dataplanes.MaxAge(spec)),
 		"preflight_continue": false,
 	}
-	if expose := dataplanes.ExposeHeaderNames(spec); len(expose) > 0 {
+	if len(expose) > 0 {
 		config["exposed_headers"] = dataplanes.StringList(expose)
 	}
 	name := dataplanes.OwnedObjectName(p.Name)

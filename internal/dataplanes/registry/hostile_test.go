@@ -54,6 +54,27 @@ func TestHostilePolicyStaysInSafeCharacters(t *testing.T) {
 		}
 		policy := dataplanes.Policy{Namespace: "shop", Name: "storefront", Spec: spec}
 		for _, dp := range All() {
+			if dp.RenderAttached != nil {
+				c := dp.RenderAttached(policy, dataplanes.AttachTarget{Namespace: "shop", Kind: "Gateway", Name: "edge"})
+				if c.Refused == "" && c.Object != nil {
+					rendered++
+					if problem := malformedObject(c.Object); problem != "" {
+						rt.Fatalf("%s attached object %s/%s: %s", dp.Name, c.Object.GetNamespace(), c.Object.GetName(), problem)
+					}
+				}
+			}
+			if dp.Target != nil {
+				change := dp.Target.Render(policy, dp.Target.Sample())
+				if change.Refused == "" {
+					rendered++
+					obj := &unstructured.Unstructured{Object: map[string]any{"cors": change.CORS}}
+					obj.SetNamespace("shop")
+					obj.SetName(dataplanestest.TargetName)
+					if problem := malformedObject(obj); problem != "" {
+						rt.Fatalf("%s corsPolicy %v: %s", dp.Name, change.CORS, problem)
+					}
+				}
+			}
 			if dp.Ingress == nil {
 				continue
 			}

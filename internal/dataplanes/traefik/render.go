@@ -1,10 +1,7 @@
 package traefik
 
 import (
-	"regexp"
-
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/kubecors/kubecors/internal/corsrules"
 	"github.com/kubecors/kubecors/internal/dataplanes"
@@ -53,9 +50,9 @@ func renderTraefik(p dataplanes.Policy, t dataplanes.IngressTarget) dataplanes.I
 	}
 	setList(headers, "accessControlAllowOriginList", exact)
 	setList(headers, "accessControlAllowOriginListRegex", patterns)
-	methods, narrowed := httpTokens(dataplanes.AllowMethodsPath, dataplanes.MethodNames(spec))
-	allow, allowNarrowed := httpTokens(dataplanes.AllowHeadersPath, dataplanes.AllowHeaderNames(spec))
-	expose, exposeNarrowed := httpTokens(dataplanes.ExposeHeadersPath, dataplanes.ExposeHeaderNames(spec))
+	methods, narrowed := dataplanes.HTTPTokens(dataplanes.AllowMethodsPath, dataplanes.MethodNames(spec))
+	allow, allowNarrowed := dataplanes.HTTPTokens(dataplanes.AllowHeadersPath, dataplanes.AllowHeaderNames(spec))
+	expose, exposeNarrowed := dataplanes.HTTPTokens(dataplanes.ExposeHeadersPath, dataplanes.ExposeHeaderNames(spec))
 	narrowed = append(append(narrowed, allowNarrowed...), exposeNarrowed...)
 	setList(headers, "accessControlAllowMethods", dataplanes.StringList(methods))
 	setList(headers, "accessControlAllowHeaders", dataplanes.StringList(allow))
@@ -69,28 +66,6 @@ func renderTraefik(p dataplanes.Policy, t dataplanes.IngressTarget) dataplanes.I
 		SharedList:  &MiddlewareList,
 		Narrowed:    narrowed,
 	}
-}
-
-// httpToken is an HTTP token (RFC 9110, section 5.6.2), which method and
-// header names are. The API server refuses a policy with anything else;
-// the renderer does not trust that and leaves such an entry out, so that
-// no control character or non-ASCII byte reaches a response header.
-var httpToken = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-
-// httpTokens keeps the entries of a method or header list that are HTTP
-// tokens or "*", in order, and records the others as narrowings.
-func httpTokens(path *field.Path, entries []string) ([]string, []dataplanes.Narrowing) {
-	var kept []string
-	var narrowed []dataplanes.Narrowing
-	for i, e := range entries {
-		if e == "*" || httpToken.MatchString(e) {
-			kept = append(kept, e)
-			continue
-		}
-		narrowed = append(narrowed, dataplanes.Narrowing{Field: path.Index(i).String(), Value: e,
-			Reason: "not an HTTP token (RFC 9110), which the API server refuses: the policy got past admission; the entry was left out"})
-	}
-	return kept, narrowed
 }
 
 // MiddlewareName is the name of the Middleware rendered for a policy
