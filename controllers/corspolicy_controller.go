@@ -69,8 +69,10 @@ type CorsPolicyReconciler struct {
 	// targetKinds are the data planes' own target kinds whose CRDs were
 	// served at setup.
 	targetKinds servedTargetKinds
-	// ownedChecked holds the policies (by UID) whose unneeded owned
-	// objects are known to be deleted; see unneededObjectKinds.
+	// ownedChecked holds, per policy (by UID) whose unneeded owned objects
+	// are known to be deleted, the data planes whose targets kept
+	// configuration in the last reconcile (map[string]bool); see
+	// unneededObjectKinds.
 	ownedChecked sync.Map
 }
 
@@ -163,8 +165,9 @@ func (r *CorsPolicyReconciler) reconcileNormal(ctx context.Context, policy *kube
 	failures = append(failures, r.cleanupTargets(ctx, policy, keep), r.cleanupAttached(ctx, policy, attached))
 	// Owned objects go only once every target is clean: a target that
 	// still refers to one must not lose it.
-	_, checked := r.ownedChecked.Load(policy.UID)
-	kinds := unneededObjectKinds(previous, results, !checked)
+	last, checked := r.ownedChecked.Load(policy.UID)
+	lastRun, _ := last.(map[string]bool)
+	kinds := unneededObjectKinds(previous, lastRun, results, !checked)
 	switch {
 	case errors.Join(failures...) != nil:
 		if len(kinds) > 0 {
@@ -175,7 +178,7 @@ func (r *CorsPolicyReconciler) reconcileNormal(ctx context.Context, policy *kube
 			r.ownedChecked.Delete(policy.UID)
 			failures = append(failures, err)
 		} else {
-			r.ownedChecked.Store(policy.UID, true)
+			r.ownedChecked.Store(policy.UID, dataPlanesKept(results))
 		}
 	}
 	policy.Status = plan.Status(policy, decided.Verdict, results, metav1.Now())

@@ -32,20 +32,33 @@ func ownedObjectKinds() map[string]schema.GroupVersionKind {
 // unneededObjectKinds returns the list kinds of the owned objects the
 // policy may no longer need: no target of a data plane that creates
 // objects kept its configuration, and one had before this reconcile (the
-// previous status), or that is unknown (unchecked: the first reconcile of
-// the policy in this process, or after a reconcile that could not delete
-// them, whose status no longer shows the data plane). Listing them costs a
-// request, so only then.
-func unneededObjectKinds(previous kubecorsv1alpha1.CorsPolicyStatus, results []plan.Result, unchecked bool) []schema.GroupVersionKind {
+// previous status, or lastRun, the data planes the last reconcile in this
+// process kept, which holds even when its status write was lost to a
+// conflict), or that is unknown (unchecked: the first reconcile of the
+// policy in this process, or after a reconcile that could not delete
+// them). Listing them costs a request, so only then.
+func unneededObjectKinds(previous kubecorsv1alpha1.CorsPolicyStatus, lastRun map[string]bool, results []plan.Result, unchecked bool) []schema.GroupVersionKind {
 	var out []schema.GroupVersionKind
 	for name, kind := range ownedObjectKinds() {
-		had := unchecked || slices.ContainsFunc(previous.Targets, func(t kubecorsv1alpha1.TargetStatus) bool { return t.DataPlane == name })
+		had := unchecked || lastRun[name] || slices.ContainsFunc(previous.Targets, func(t kubecorsv1alpha1.TargetStatus) bool { return t.DataPlane == name })
 		has := slices.ContainsFunc(results, func(r plan.Result) bool { return r.DataPlane == name && (r.Programmed() || r.Failed()) })
 		if had && !has {
 			out = append(out, kind)
 		}
 	}
 	return out
+}
+
+// dataPlanesKept lists the data planes whose targets kept configuration
+// (programmed, or failed and left as they were).
+func dataPlanesKept(results []plan.Result) map[string]bool {
+	kept := map[string]bool{}
+	for _, r := range results {
+		if r.Programmed() || r.Failed() {
+			kept[r.DataPlane] = true
+		}
+	}
+	return kept
 }
 
 // deleteOwnedObjects deletes the objects of the given list kinds that

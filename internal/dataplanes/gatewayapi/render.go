@@ -114,24 +114,34 @@ func RenderHTTPRouteCORS(p dataplanes.Policy) HTTPRouteCORSConfig {
 			originsLeftOut = append(originsLeftOut, dataplanes.Narrowing{Field: o.Path(), Value: o.Written, Reason: reason})
 			continue
 		}
-		filter.AllowOrigins = append(filter.AllowOrigins, origin)
+		if !slices.Contains(filter.AllowOrigins, origin) { // the CRD's lists are sets
+			filter.AllowOrigins = append(filter.AllowOrigins, origin)
+		}
 	}
 	if len(filter.AllowOrigins) == 0 {
 		return HTTPRouteCORSConfig{Refused: refusedNoOrigin(originsLeftOut)}
 	}
+	if slices.Contains(filter.AllowOrigins, "*") {
+		// "*" allows every origin on its own, and the CRD refuses it beside
+		// others (only a policy that got past admission holds both).
+		filter.AllowOrigins = []gatewayv1.CORSOrigin{"*"}
+	}
 	narrowed = append(narrowed, originsLeftOut...)
 
 	methods, methodsNarrowed := gatewayAllowMethods(dataplanes.MethodNames(spec))
-	filter.AllowMethods = methods
+	filter.AllowMethods = distinct(methods)
+	if slices.Contains(filter.AllowMethods, "*") {
+		filter.AllowMethods = []gatewayv1.HTTPMethodWithWildcard{"*"} // as for origins
+	}
 	narrowed = append(narrowed, methodsNarrowed...)
 
 	headers, headersNarrowed := gatewayAllowHeaders(dataplanes.AllowHeaderNames(spec))
-	filter.AllowHeaders = headers
+	filter.AllowHeaders = distinct(headers)
 	narrowed = append(narrowed, headersNarrowed...)
 
 	expose, exposeNarrowed := gatewayHeaderNames(dataplanes.ExposeHeadersPath, dataplanes.ExposeHeaderNames(spec))
 	if len(expose) > 0 {
-		filter.ExposeHeaders = expose
+		filter.ExposeHeaders = distinct(expose)
 	}
 	narrowed = append(narrowed, exposeNarrowed...)
 
@@ -262,4 +272,17 @@ func gatewayHeaderNames(path *field.Path, names []string) ([]gatewayv1.HTTPHeade
 			Reason: "not a Gateway API HTTPHeaderName (an HTTP token of at most 256 characters), which the API server refuses: the policy got past admission; the header was left out"})
 	}
 	return kept, narrowed
+}
+
+// distinct keeps the first of each entry, in order: Gateway API's CORS
+// lists are sets, and the API server refuses a filter that repeats an
+// entry (which only a policy that got past admission can hold).
+func distinct[T comparable](entries []T) []T {
+	var out []T
+	for _, e := range entries {
+		if !slices.Contains(out, e) {
+			out = append(out, e)
+		}
+	}
+	return out
 }
