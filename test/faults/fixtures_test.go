@@ -52,7 +52,7 @@ func userOf(name string) userState {
 	s := userState{annotations: map[string]string{ownerAnnotation: "team-" + name}}
 	var i int
 	if _, err := fmt.Sscanf(name, "t%d", &i); err == nil && className(i) == "traefik" {
-		s.listEntries = []string{userMiddleware}
+		s.listEntries, s.listKey = []string{userMiddleware}, traefik.MiddlewaresAnnotation
 	}
 	return s
 }
@@ -87,6 +87,7 @@ var middlewareGVK = schema.GroupVersionKind{Group: traefik.Group, Version: traef
 type userState struct {
 	annotations map[string]string
 	// listEntries are the user's own entries of the data plane's shared
-	// list (Traefik's router.middlewares), in order.
+	// list listKey (Traefik's router.middlewares), in order.
 	listEntries []string
+	listKey     string
 }

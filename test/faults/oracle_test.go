@@ -109,7 +109,7 @@ func (cp *controlPlane) check(ctx context.Context, namespace string, user func(n
 		want := user(ing.Name)
 		wantAnnotations := maps.Clone(want.annotations)
 		var list *dataplanes.SharedList
-		wantEntries := slices.Clone(want.listEntries)
+		var wantEntries []string
 		if e, ok := expected[ing.Name]; ok {
 			v.programmed++
 			maps.Copy(wantAnnotations, e.config.Annotations)
@@ -117,13 +117,13 @@ func (cp *controlPlane) check(ctx context.Context, namespace string, user func(n
 			if e.config.SharedList != nil && len(e.config.ListEntries) > 0 {
 				list = e.config.SharedList
 				wantAnnotations[list.RecordKey] = strings.Join(e.config.ListEntries, ",")
-				wantEntries = append(wantEntries, e.config.ListEntries...)
+				wantEntries = append(userEntries(want, list.Key), e.config.ListEntries...)
 			}
 		}
 		lost, stale, orphaned := false, false, false
 		for _, shared := range registry.SharedLists() {
 			got := splitList(ing.Annotations[shared.Key])
-			wantList := want.listEntries
+			wantList := userEntries(want, shared.Key)
 			if list != nil && *list == shared {
 				wantList = wantEntries
 			}
@@ -219,4 +219,12 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// userEntries are the entries the test itself put in the shared list key.
+func userEntries(u userState, key string) []string {
+	if key != u.listKey {
+		return nil
+	}
+	return slices.Clone(u.listEntries)
 }
