@@ -209,6 +209,10 @@ func jitter(d time.Duration) time.Duration {
 }
 
 // verifiedTarget is one programmed target and its verdict.
+// noAddress is the diagnosis of a target whose data plane has no address
+// kubecors knows of.
+const noAddress = "no-address"
+
 type verifiedTarget struct {
 	ref    kubecorsv1alpha1.PolicyTargetReference
 	target verify.Target
@@ -295,7 +299,10 @@ func (v *Verifier) verifyPolicy(ctx context.Context, key types.NamespacedName) (
 	for _, t := range programmed {
 		if r, ok := fresh[corsrules.TargetKey(t.Result.Ref)]; ok {
 			results = append(results, r)
-			unreachable = unreachable || r.result.Status == metav1.ConditionUnknown
+			// No address is configuration, not an outage: retrying it every
+			// few seconds would only rewrite the same status. It is looked
+			// at again when the target or policy changes, or on the interval.
+			unreachable = unreachable || r.result.Status == metav1.ConditionUnknown && r.result.Diagnosis != noAddress
 		}
 	}
 	if done {
@@ -354,7 +361,7 @@ func (v *Verifier) verifyTarget(ctx context.Context, policy *kubecorsv1alpha1.Co
 		problem = "kubecors wrote nothing on this target, so there is nothing to verify"
 	}
 	if problem != "" {
-		return verifiedTarget{ref: ref, target: target, result: verify.Unknown("no-address", problem, time.Now())}
+		return verifiedTarget{ref: ref, target: target, result: verify.Unknown(noAddress, problem, time.Now())}
 	}
 	return verifiedTarget{ref: ref, target: target, result: verify.Verify(ctx, v.Sender, promise, target)}
 }
